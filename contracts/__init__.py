@@ -1,0 +1,7 @@
+"""Zugong's public event language: envelope, event models, topics. Pydantic only."""
+
+from contracts import personnel  # noqa: F401  (registers the personnel events)
+from contracts.envelope import EventEnvelope
+from contracts.registry import DomainEvent, registry
+
+__all__ = ["DomainEvent", "EventEnvelope", "registry"]

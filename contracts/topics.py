@@ -1,0 +1,17 @@
+"""Kafka topic catalogue: one topic per aggregate kind, key = stream id (per-stream order)."""
+
+from __future__ import annotations
+
+__all__ = ["DEAD_LETTER_TOPIC", "TOPICS", "topic_for"]
+
+TOPICS: dict[tuple[str, str], str] = {
+    ("personnel", "unit"): "zugong.personnel.unit",
+    ("personnel", "cadre"): "zugong.personnel.cadre",
+}
+
+DEAD_LETTER_TOPIC = "zugong.deadletter"
+
+
+def topic_for(service: str, stream_kind: str) -> str:
+    """The topic on which ``service`` publishes events of streams of ``stream_kind``."""
+    return TOPICS[(service, stream_kind)]

@@ -1,0 +1,45 @@
+"""The gateway's process context, built by a runtime (embedded or distributed) in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.consistency import ConsistencyWaiter
+from gateway.forwarding import ServiceClient
+from gateway.queries import PersonnelQueries
+from services.kernel.auth import TokenVerifier
+from services.kernel.metrics import Metrics
+from services.kernel.personal_data import PersonalDataVault
+from services.kernel.settings import Settings
+
+__all__ = ["Check", "ContextDep", "GatewayContext"]
+
+Check = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    metrics: Metrics
+    read_engine: AsyncEngine
+    verifier: TokenVerifier
+    vault: PersonalDataVault
+    services: dict[str, ServiceClient]
+    readiness: dict[str, Check] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.personnel = PersonnelQueries(self.read_engine, self.vault.open)
+        self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
+                                             self.settings.gateway.consistency_timeout)
+
+
+def _context(request: Request) -> GatewayContext:
+    return request.app.state.context
+
+
+ContextDep = Annotated[GatewayContext, Depends(_context)]

@@ -1,0 +1,105 @@
+"""Running a command: load, decide, append — with idempotency, If-Match and bounded retries."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from services.kernel.aggregate import Aggregate
+from services.kernel.errors import ConcurrencyConflict, PreconditionFailed
+from services.kernel.eventstore import CommandMetadata, EventStore
+
+__all__ = [
+    "CommandOutcome",
+    "ConsistencyToken",
+    "Decision",
+    "execute_command",
+]
+
+
+@dataclass(frozen=True)
+class ConsistencyToken:
+    """Names a stream version a reader may wait for: ``<stream_id>@<version>``, base64url."""
+
+    stream_id: str
+    version: int
+
+    def encode(self) -> str:
+        raw = f"{self.stream_id}@{self.version}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> ConsistencyToken:
+        padded = token + "=" * (-len(token) % 4)
+        try:
+            stream_id, version = base64.urlsafe_b64decode(padded).decode().rsplit("@", 1)
+            return cls(stream_id, int(version))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError("not a consistency token") from error
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a decide step produced: the aggregates it changed and the one the client named."""
+
+    changed: list[Aggregate]
+    primary: Aggregate
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    id: str
+    version: int
+    consistency_token: str
+    replayed: bool = False
+
+    def body(self) -> dict:
+        return {"id": self.id, "version": self.version,
+                "consistency_token": self.consistency_token}
+
+
+async def execute_command(
+    store: EventStore,
+    decide: Callable[[], Awaitable[Decision]],
+    metadata: CommandMetadata,
+    *,
+    if_match: int | None = None,
+    max_attempts: int = 5,
+) -> CommandOutcome:
+    """Run ``decide`` (which loads aggregates and records events) and append the result.
+
+    A retried request with the same idempotency key gets the first answer without a second
+    append. With ``if_match`` the primary aggregate must be at that version (else 412) and a
+    race is not retried; without it a race is retried up to ``max_attempts`` times, then 409.
+    """
+    if metadata.idempotency_key:
+        stored = await store.find_command(metadata.idempotency_key, metadata.fingerprint)
+        if stored is not None:
+            return CommandOutcome(**stored.response, replayed=True)
+    attempt = 0
+    while True:
+        attempt += 1
+        decision = await decide()
+        primary = decision.primary
+        if if_match is not None and primary.loaded_version != if_match:
+            raise PreconditionFailed(
+                f"{primary.stream_type} {primary.id} is at version {primary.loaded_version}, "
+                f"not {if_match}; fetch it again"
+            )
+        writes = [a.to_write() for a in decision.changed if a.pending]
+        outcome = CommandOutcome(
+            id=primary.id,
+            version=primary.version,
+            consistency_token=ConsistencyToken(primary.stream_id, primary.version).encode(),
+        )
+        try:
+            await store.append(writes, metadata, response=outcome.body())
+            return outcome
+        except ConcurrencyConflict:
+            if if_match is not None:
+                raise PreconditionFailed(
+                    f"{primary.stream_type} {primary.id} changed concurrently; fetch it again"
+                ) from None
+            if attempt >= max_attempts:
+                raise

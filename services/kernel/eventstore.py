@@ -1,0 +1,325 @@
+"""The event store: the source of truth and the outbox, on SQLAlchemy 2 (SQLite or PostgreSQL).
+
+Global order equals commit order: every append takes a store-wide lock before it takes the
+next position (an advisory transaction lock on PostgreSQL; SQLite serialises writers, and an
+asyncio lock keeps one process's writers from contending). A reader that follows positions
+therefore never skips an event that commits late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import EventEnvelope
+from contracts.registry import DomainEvent
+from services.kernel.db import is_sqlite
+from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
+
+__all__ = [
+    "AppendResult",
+    "CommandMetadata",
+    "EventStore",
+    "RecordedEvent",
+    "StoredCommand",
+    "StreamWrite",
+    "store_metadata",
+]
+
+store_metadata = sa.MetaData()
+
+events_table = sa.Table(
+    "events",
+    store_metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("stream_id", sa.String(200), nullable=False),
+    sa.Column("stream_type", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("correlation_id", sa.String(64), nullable=False),
+    sa.Column("causation_id", sa.String(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+)
+
+command_log_table = sa.Table(
+    "command_log",
+    store_metadata,
+    sa.Column("idempotency_key", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+_PG_APPEND_LOCK = 7_240_211  # arbitrary constant: the store-wide append lock id
+
+
+@dataclass(frozen=True)
+class CommandMetadata:
+    """Who asked, and the ids that tie the resulting events to the request."""
+
+    actor: str
+    correlation_id: str
+    causation_id: str
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+
+    @staticmethod
+    def fingerprint_of(payload: Any) -> str:
+        raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StreamWrite:
+    """Events to append to one stream, valid only if the stream is at ``expected_version``."""
+
+    stream_id: str
+    stream_type: str
+    expected_version: int
+    events: Sequence[DomainEvent]
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    position: int
+    stream_id: str
+    stream_type: str
+    version: int
+    event_id: str
+    type: str
+    schema_version: int
+    effective_on: date | None
+    recorded_at: datetime
+    actor: str
+    correlation_id: str
+    causation_id: str
+    data: dict[str, Any]
+
+    def to_envelope(self, service: str) -> EventEnvelope:
+        aggregate_id = self.stream_id.removeprefix(f"{self.stream_type}-")
+        return EventEnvelope(
+            id=self.event_id,
+            source=f"/zugong/{service}",
+            type=self.type,
+            time=self.recorded_at,
+            subject=f"{self.stream_type}/{aggregate_id}",
+            streamid=self.stream_id,
+            streamversion=self.version,
+            position=self.position,
+            schemaversion=self.schema_version,
+            effectiveon=self.effective_on.isoformat() if self.effective_on else None,
+            correlationid=self.correlation_id,
+            causationid=self.causation_id,
+            actor=self.actor,
+            data=self.data,
+        )
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    versions: dict[str, int]
+    last_position: int
+    events: list[RecordedEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredCommand:
+    response: dict[str, Any]
+
+
+def _row_to_event(row: Any) -> RecordedEvent:
+    recorded_at = row.recorded_at
+    if recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=UTC)
+    return RecordedEvent(
+        position=row.position,
+        stream_id=row.stream_id,
+        stream_type=row.stream_type,
+        version=row.version,
+        event_id=row.event_id,
+        type=row.type,
+        schema_version=row.schema_version,
+        effective_on=row.effective_on,
+        recorded_at=recorded_at,
+        actor=row.actor,
+        correlation_id=row.correlation_id,
+        causation_id=row.causation_id,
+        data=row.data,
+    )
+
+
+class EventStore:
+    """Append-only event store of one service. All methods are coroutine-safe."""
+
+    def __init__(self, engine: AsyncEngine, *, service: str = "", metrics=None,
+                 clock=None) -> None:
+        self.engine = engine
+        self.service = service
+        self._metrics = metrics
+        self._sqlite = is_sqlite(engine)
+        self._write_lock = asyncio.Lock()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._appended = asyncio.Event()
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(store_metadata.create_all)
+
+    async def append(
+        self, writes: Sequence[StreamWrite], metadata: CommandMetadata,
+        response: dict[str, Any] | None = None,
+    ) -> AppendResult:
+        """Append atomically to one or more streams.
+
+        Raises ConcurrencyConflict if any stream is not at its expected version. With an
+        idempotency key, ``response`` is recorded in the same transaction, so a retry can be
+        answered without appending again.
+        """
+        if self._sqlite:
+            async with self._write_lock:
+                result = await self._append(writes, metadata, response)
+        else:
+            result = await self._append(writes, metadata, response)
+        self._appended.set()
+        self._appended = asyncio.Event()
+        if self._metrics is not None:
+            for event in result.events:
+                self._metrics.events_appended.labels(self.service, event.type).inc()
+        return result
+
+    async def _append(self, writes, metadata, response) -> AppendResult:
+        now = self._clock()
+        versions: dict[str, int] = {}
+        recorded: list[RecordedEvent] = []
+        try:
+            async with self.engine.begin() as conn:
+                if not self._sqlite:
+                    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
+                for write in writes:
+                    actual = await self._version(conn, write.stream_id)
+                    if actual != write.expected_version:
+                        raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+                rows = []
+                for write in writes:
+                    version = write.expected_version
+                    for event in write.events:
+                        version += 1
+                        rows.append({
+                            "stream_id": write.stream_id,
+                            "stream_type": write.stream_type,
+                            "version": version,
+                            "event_id": str(uuid.uuid4()),
+                            "type": event.wire_type(),
+                            "schema_version": event.schema_version,
+                            "effective_on": getattr(event, "effective_on", None),
+                            "recorded_at": now,
+                            "actor": metadata.actor,
+                            "correlation_id": metadata.correlation_id,
+                            "causation_id": metadata.causation_id,
+                            "data": event.model_dump(mode="json"),
+                        })
+                    versions[write.stream_id] = version
+                if rows:
+                    inserted = await conn.execute(
+                        events_table.insert().returning(
+                            events_table.c.position, sort_by_parameter_order=True
+                        ),
+                        rows,
+                    )
+                    for row, position in zip(rows, inserted.scalars(), strict=True):
+                        recorded.append(_row_to_event(_Row(position=position, **row)))
+                if metadata.idempotency_key:
+                    await conn.execute(command_log_table.insert().values(
+                        idempotency_key=metadata.idempotency_key,
+                        fingerprint=metadata.fingerprint,
+                        response=response or {},
+                        recorded_at=now,
+                    ))
+        except IntegrityError as error:
+            message = str(error.orig)
+            if "command_log" in message or "idempotency_key" in message:
+                raise IdempotencyKeyReused(
+                    "a command with this Idempotency-Key is being or has been processed"
+                ) from None
+            stream = writes[0].stream_id if writes else "?"
+            raise ConcurrencyConflict(stream, writes[0].expected_version, -1) from None
+        last = recorded[-1].position if recorded else 0
+        return AppendResult(versions=versions, last_position=last, events=recorded)
+
+    @staticmethod
+    async def _version(conn: AsyncConnection, stream_id: str) -> int:
+        value = await conn.scalar(
+            sa.select(sa.func.max(events_table.c.version)).where(
+                events_table.c.stream_id == stream_id
+            )
+        )
+        return value or 0
+
+    async def stream_version(self, stream_id: str) -> int:
+        async with self.engine.connect() as conn:
+            return await self._version(conn, stream_id)
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        query = (
+            sa.select(events_table)
+            .where(events_table.c.stream_id == stream_id, events_table.c.version > after_version)
+            .order_by(events_table.c.version)
+        )
+        async with self.engine.connect() as conn:
+            return [_row_to_event(row) for row in await conn.execute(query)]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        query = (
+            sa.select(events_table)
+            .where(events_table.c.position > after_position)
+            .order_by(events_table.c.position)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_row_to_event(row) for row in await conn.execute(query)]
+
+    async def head_position(self) -> int:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(sa.select(sa.func.max(events_table.c.position))) or 0
+
+    async def find_command(self, idempotency_key: str, fingerprint: str) -> StoredCommand | None:
+        """The recorded response of an earlier command with this key, if any."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(command_log_table).where(
+                    command_log_table.c.idempotency_key == idempotency_key
+                )
+            )).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used for a different request; use a new key"
+            )
+        return StoredCommand(response=row.response)
+
+    def append_signal(self) -> asyncio.Event:
+        """An event set by the next append in this process. Take it BEFORE reading, then wait."""
+        return self._appended
+
+
+class _Row:
+    def __init__(self, **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)

@@ -1,0 +1,122 @@
+"""Platform settings: one pydantic-settings class, nested sections, read from ZUGONG_* variables
+(nested with ``__``, e.g. ``ZUGONG_KAFKA__BOOTSTRAP_SERVERS``) and an optional ``.env``.
+
+The switch between embedded and distributed is configuration only: database URLs, the Kafka
+bootstrap servers and the services' base URLs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["AuthSettings", "DatabaseSettings", "GatewaySettings", "KafkaSettings", "Settings"]
+
+PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev", "development"}
+
+
+class DatabaseSettings(BaseModel):
+    """Where each service's event store and the read models live."""
+
+    personnel_url: str = Field(
+        "sqlite+aiosqlite:///var/personnel.db", description="Personnel event store URL.")
+    readmodel_url: str = Field(
+        "sqlite+aiosqlite:///var/readmodel.db", description="Read models and checkpoints URL.")
+    pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
+
+
+class KafkaSettings(BaseModel):
+    """The broker, used in distributed mode only."""
+
+    bootstrap_servers: str | None = Field(
+        None, description="host:port list; unset means embedded (no broker).")
+    partitions: int = Field(3, description="Partitions of event topics the platform creates.")
+    projector_group: str = Field("zugong-projector", description="Projector consumer group / faust app id.")
+
+
+class AuthSettings(BaseModel):
+    """Bearer tokens. Development mints HS256 tokens with a generated secret."""
+
+    jwt_secret: str = Field("", description="HS256 secret; generated under var/ in development.")
+    jwt_public_key: str | None = Field(None, description="PEM public key for RS256 (production).")
+    issuer: str | None = Field(None, description="Required `iss` claim, when set.")
+    audience: str | None = Field(None, description="Required `aud` claim, when set.")
+
+
+class GatewaySettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(8000, description="Bind port.")
+    consistency_timeout: float = Field(
+        5.0, description="Longest wait (s) for a consistency token before answering stale.")
+    readiness_max_lag_events: int = Field(
+        10_000, description="/readyz fails when a projection is further behind than this.")
+    personnel_url: str | None = Field(
+        None, description="Base URL of the personnel service; unset = in-process.")
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+
+
+class Settings(BaseSettings):
+    """Everything a Zugong process needs; each process reads the sections it uses."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZUGONG_", env_nested_delimiter="__", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="Outside development, placeholder secrets refuse to start.")
+    var_dir: Path = Field(Path("var"), description="Where embedded data and dev secrets live.")
+    log_level: str = Field("INFO", description="Log level.")
+    log_json: bool = Field(True, description="JSON logs (false: human-readable console).")
+    metrics_port: int | None = Field(
+        None, description="Port for /metrics of processes without HTTP (relay, projector).")
+    personal_data_key: str = Field(
+        "", description="Key sealing national IDs and phone numbers; generated in development.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Settings:
+        if self.environment == "development":
+            stored = self._dev_secrets()
+            if not self.auth.jwt_secret:
+                self.auth.jwt_secret = stored["jwt_secret"]
+            if not self.personal_data_key:
+                self.personal_data_key = stored["personal_data_key"]
+            return self
+        if self.auth.jwt_secret.lower() in PLACEHOLDERS and not self.auth.jwt_public_key:
+            raise ValueError("ZUGONG_AUTH__JWT_SECRET (or JWT_PUBLIC_KEY) must be set to a "
+                             "real secret outside development")
+        if self.personal_data_key.lower() in PLACEHOLDERS:
+            raise ValueError("ZUGONG_PERSONAL_DATA_KEY must be set outside development")
+        return self
+
+    def _dev_secrets(self) -> dict[str, str]:
+        """Generated once per var/ folder; created atomically so that processes started
+        together agree on the same secrets."""
+        path = self.var_dir / "dev-secrets.json"
+        if not path.exists():
+            values = {"jwt_secret": secrets.token_urlsafe(32),
+                      "personal_data_key": secrets.token_urlsafe(32)}
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(json.dumps(values))
+        for _ in range(50):
+            with contextlib.suppress(ValueError):
+                return json.loads(path.read_text())
+            time.sleep(0.02)
+        raise RuntimeError(f"cannot read {path}")
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.kafka.bootstrap_servers)

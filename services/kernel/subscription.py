@@ -1,0 +1,262 @@
+"""Subscription runner: applies batches of events to a projection, exactly once in effect.
+
+Each batch writes the projection's rows, the source checkpoint and the last applied version
+of every stream it touched in ONE transaction. A redelivered event (after a crash, a restart
+or a relay duplicate) is recognised by its stream version and changes nothing. An event the
+projection cannot apply is parked as a dead letter with the reason, in the same transaction,
+and the batch carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import EventEnvelope
+from services.kernel.db import upsert
+from services.kernel.logging import get_logger
+from services.kernel.metrics import Metrics
+
+__all__ = [
+    "Delivery",
+    "Projection",
+    "SubscriptionRunner",
+    "checkpoint_metadata",
+    "dead_letters_table",
+    "projection_positions_table",
+    "projection_streams_table",
+]
+
+log = get_logger("zugong.subscription")
+checkpoint_metadata = sa.MetaData()
+
+projection_positions_table = sa.Table(
+    "projection_positions", checkpoint_metadata,
+    sa.Column("projection", sa.String(100), primary_key=True),
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+projection_streams_table = sa.Table(
+    "projection_streams", checkpoint_metadata,
+    sa.Column("projection", sa.String(100), primary_key=True),
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+dead_letters_table = sa.Table(
+    "dead_letters", checkpoint_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("projection", sa.String(100), nullable=False, index=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=True),
+    sa.Column("stream_id", sa.String(200), nullable=True),
+    sa.Column("stream_version", sa.Integer, nullable=True),
+    sa.Column("type", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="parked"),
+)
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+
+class Projection(Protocol):
+    """A read model fed by events. ``apply`` must only touch the given connection."""
+
+    name: str
+    metadata: sa.MetaData
+
+    def handles(self, event_type: str) -> bool: ...
+
+    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event from a source: ``source`` names a totally ordered log, ``position`` its offset.
+
+    ``envelope`` is None when the raw payload could not even be decoded as an envelope.
+    """
+
+    source: str
+    position: int
+    envelope: EventEnvelope | None
+    raw: bytes | str | None = None
+    decode_error: str | None = None
+
+
+class SubscriptionRunner:
+    """Feeds deliveries to one projection and keeps its checkpoints in the read-model DB."""
+
+    def __init__(self, projection: Projection, engine: AsyncEngine, metrics: Metrics) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.metrics = metrics
+        self._name = projection.name
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(checkpoint_metadata.create_all)
+            await conn.run_sync(self.projection.metadata.create_all)
+
+    async def position(self, source: str) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(projection_positions_table.c.position).where(
+                projection_positions_table.c.projection == self._name,
+                projection_positions_table.c.source == source))
+        return -1 if value is None else value
+
+    async def positions(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(sa.select(
+                projection_positions_table.c.source, projection_positions_table.c.position
+            ).where(projection_positions_table.c.projection == self._name))
+            return {r.source: r.position for r in rows}
+
+    async def stream_version(self, stream_id: str) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(projection_streams_table.c.version).where(
+                projection_streams_table.c.projection == self._name,
+                projection_streams_table.c.stream_id == stream_id))
+        return value or 0
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> int:
+        """Apply one batch in one transaction; returns how many events were applied."""
+        if not deliveries:
+            return 0
+        try:
+            applied = await self._handle(deliveries, isolate=False)
+        except TRANSIENT_ERRORS:
+            raise
+        except DBAPIError as error:
+            if error.connection_invalidated:
+                raise
+            applied = await self._handle(deliveries, isolate=True)
+        except Exception:
+            applied = await self._handle(deliveries, isolate=True)
+        return applied
+
+    async def handle_with_retry(self, deliveries: Sequence[Delivery], *,
+                                max_delay: float = 5.0) -> int:
+        """Like ``handle``, retrying transient failures (database down) with backoff, forever."""
+        delay = 0.05
+        while True:
+            try:
+                return await self.handle(deliveries)
+            except TRANSIENT_ERRORS + (DBAPIError,) as error:
+                self.metrics.projection_errors.labels(self._name).inc()
+                log.warning("projection_batch_failed", projection=self._name,
+                            error=str(error)[:300], retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(max_delay, delay * 2)
+
+    async def _handle(self, deliveries: Sequence[Delivery], *, isolate: bool) -> int:
+        applied = skipped = parked = 0
+        newest: EventEnvelope | None = None
+        async with self.engine.begin() as conn:
+            stream_ids = {d.envelope.streamid for d in deliveries if d.envelope}
+            versions = await self._load_versions(conn, stream_ids)
+            sources = {d.source for d in deliveries}
+            positions = await self._load_positions(conn, sources)
+            touched_streams: dict[str, int] = {}
+            touched_sources: dict[str, int] = {}
+            for delivery in deliveries:
+                if delivery.position <= positions.get(delivery.source, -1):
+                    skipped += 1
+                    continue
+                positions[delivery.source] = delivery.position
+                touched_sources[delivery.source] = delivery.position
+                envelope = delivery.envelope
+                if envelope is None:
+                    await self._park(conn, delivery, delivery.decode_error or "undecodable")
+                    parked += 1
+                    continue
+                if envelope.streamversion <= versions.get(envelope.streamid, 0):
+                    skipped += 1
+                    continue
+                versions[envelope.streamid] = envelope.streamversion
+                touched_streams[envelope.streamid] = envelope.streamversion
+                if not self.projection.handles(envelope.type):
+                    continue
+                if isolate:
+                    try:
+                        async with conn.begin_nested():
+                            await self.projection.apply(conn, envelope)
+                    except TRANSIENT_ERRORS:
+                        raise
+                    except Exception as error:  # a poison event: park it, keep flowing
+                        await self._park(conn, delivery, f"{type(error).__name__}: {error}")
+                        parked += 1
+                        continue
+                else:
+                    await self.projection.apply(conn, envelope)
+                applied += 1
+                newest = envelope
+            now = datetime.now(UTC)
+            await upsert(conn, projection_streams_table, [
+                {"projection": self._name, "stream_id": s, "version": v}
+                for s, v in touched_streams.items()], ["projection", "stream_id"])
+            await upsert(conn, projection_positions_table, [
+                {"projection": self._name, "source": s, "position": p, "updated_at": now}
+                for s, p in touched_sources.items()], ["projection", "source"])
+        self.metrics.projection_events.labels(self._name).inc(applied)
+        self.metrics.projection_batches.labels(self._name).inc()
+        self.metrics.projection_last_applied.labels(self._name).set(time.time())
+        if skipped:
+            self.metrics.projection_skipped.labels(self._name).inc(skipped)
+        if parked:
+            self.metrics.projection_dead_letters.labels(self._name).inc(parked)
+        if newest is not None:
+            age = (datetime.now(UTC) - newest.time).total_seconds()
+            self.metrics.projection_lag_seconds.labels(
+                self._name, deliveries[-1].source).set(max(0.0, age))
+        return applied
+
+    async def _load_versions(self, conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
+        if not stream_ids:
+            return {}
+        found: dict[str, int] = {}
+        ids = list(stream_ids)
+        for start in range(0, len(ids), 500):
+            rows = await conn.execute(sa.select(
+                projection_streams_table.c.stream_id, projection_streams_table.c.version
+            ).where(projection_streams_table.c.projection == self._name,
+                    projection_streams_table.c.stream_id.in_(ids[start:start + 500])))
+            found.update({r.stream_id: r.version for r in rows})
+        return found
+
+    async def _load_positions(self, conn: AsyncConnection, sources: set[str]) -> dict[str, int]:
+        rows = await conn.execute(sa.select(
+            projection_positions_table.c.source, projection_positions_table.c.position
+        ).where(projection_positions_table.c.projection == self._name,
+                projection_positions_table.c.source.in_(list(sources))))
+        return {r.source: r.position for r in rows}
+
+    async def _park(self, conn: AsyncConnection, delivery: Delivery, reason: str) -> None:
+        envelope = delivery.envelope
+        payload: Any = envelope.model_dump_json() if envelope else delivery.raw
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8", "replace")
+        log.error("event_parked", projection=self._name, source=delivery.source,
+                  position=delivery.position, reason=reason[:500],
+                  event_id=envelope.id if envelope else None)
+        await conn.execute(dead_letters_table.insert().values(
+            projection=self._name, source=delivery.source, position=delivery.position,
+            event_id=envelope.id if envelope else None,
+            stream_id=envelope.streamid if envelope else None,
+            stream_version=envelope.streamversion if envelope else None,
+            type=envelope.type if envelope else None,
+            reason=reason[:2000], payload=payload or "", parked_at=datetime.now(UTC),
+            status="parked"))
