@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +31,8 @@ class GatewayContext:
     vault: PersonalDataVault
     services: dict[str, ServiceClient]
     readiness: dict[str, Check] = field(default_factory=dict)
+    stores: dict[str, Any] = field(default_factory=dict)
+    """The services' event stores, when they run in this process (embedded)."""
 
     def __post_init__(self) -> None:
         self.personnel = PersonnelQueries(self.read_engine, self.vault.open)

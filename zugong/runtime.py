@@ -94,7 +94,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 settings=settings, metrics=metrics, read_engine=read_engine,
                 verifier=personnel_bootstrap.token_verifier(settings),
                 vault=PersonalDataVault(settings.personal_data_key),
-                services={"personnel": client},
+                services={"personnel": client}, stores=stores,
                 readiness={
                     "store:personnel": lambda: _db_check(store.engine),
                     "readmodel": lambda: _db_check(read_engine),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -65,7 +67,7 @@ async def execute_command(
     metadata: CommandMetadata,
     *,
     if_match: int | None = None,
-    max_attempts: int = 5,
+    max_attempts: int = 10,
 ) -> CommandOutcome:
     """Run ``decide`` (which loads aggregates and records events) and append the result.
 
@@ -103,3 +105,4 @@ async def execute_command(
                 ) from None
             if attempt >= max_attempts:
                 raise
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))

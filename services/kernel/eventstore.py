@@ -210,8 +210,7 @@ class EventStore:
         recorded: list[RecordedEvent] = []
         try:
             async with self.engine.begin() as conn:
-                if not self._sqlite:
-                    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
+                await self._lock(conn)
                 for write in writes:
                     actual = await self._version(conn, write.stream_id)
                     if actual != write.expected_version:
@@ -262,6 +261,15 @@ class EventStore:
             raise ConcurrencyConflict(stream, writes[0].expected_version, -1) from None
         last = recorded[-1].position if recorded else 0
         return AppendResult(versions=versions, last_position=last, events=recorded)
+
+    async def _lock(self, conn: AsyncConnection) -> None:
+        """Take the store-wide append lock, held until the transaction ends (PostgreSQL).
+
+        Taken before the next position is drawn, so positions are committed in order. SQLite
+        needs none: it serialises writers (and ``append`` holds ``_write_lock``).
+        """
+        if not self._sqlite:
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
 
     @staticmethod
     async def _version(conn: AsyncConnection, stream_id: str) -> int:

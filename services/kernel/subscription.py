@@ -155,7 +155,7 @@ class SubscriptionRunner:
         while True:
             try:
                 return await self.handle(deliveries)
-            except TRANSIENT_ERRORS + (DBAPIError,) as error:
+            except (*TRANSIENT_ERRORS, DBAPIError) as error:
                 self.metrics.projection_errors.labels(self._name).inc()
                 log.warning("projection_batch_failed", projection=self._name,
                             error=str(error)[:300], retry_in=delay)
