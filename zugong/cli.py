@@ -129,11 +129,9 @@ def relay(service: Annotated[str, typer.Argument(help="Service whose store to re
         start_http_server(settings.metrics_port, registry=metrics.registry)
 
     async def main() -> None:
-        from contracts.topics import TOPICS
         from services.kernel.kafka_admin import ensure_topics
 
-        await ensure_topics(settings.kafka.bootstrap_servers,
-                            [t for (s, _), t in TOPICS.items() if s == service],
+        await ensure_topics(settings.kafka.bootstrap_servers, settings.all_topics(service),
                             settings.kafka.partitions)
         the_relay = build_relay(service, settings, metrics)
         stop = asyncio.Event()
@@ -151,7 +149,6 @@ def projector() -> None:
     """Run the projector: a faust-streaming worker consuming the event topics into read models."""
     import faust
 
-    from contracts.topics import TOPICS
     from services.kernel.db import create_engine
     from services.kernel.kafka_projector import build_projector_app
     from services.kernel.metrics import Metrics
@@ -173,9 +170,10 @@ def projector() -> None:
             await runner.create_schema()
         return built
 
+    (settings.var_dir / "faust").mkdir(parents=True, exist_ok=True)
     faust_app = build_projector_app(
         app_id=settings.kafka.projector_group, bootstrap_servers=settings.kafka.bootstrap_servers,
-        topics=list(TOPICS.values()), runners=runners, partitions=settings.kafka.partitions,
+        topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
         datadir=str(settings.var_dir / "faust"))
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()

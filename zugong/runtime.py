@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.topics import TOPICS, topic_for
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
@@ -33,7 +32,6 @@ from services.personnel import bootstrap as personnel_bootstrap
 
 __all__ = [
     "PROJECTIONS",
-    "SERVICE_TOPICS",
     "build_relay",
     "create_distributed_gateway",
     "create_embedded_app",
@@ -44,9 +42,6 @@ __all__ = [
 log = get_logger("zugong.runtime")
 
 PROJECTIONS = (PersonnelProjection,)
-SERVICE_TOPICS: dict[str, list[str]] = {}
-for (_service, _kind), _topic in TOPICS.items():
-    SERVICE_TOPICS.setdefault(_service, []).append(_topic)
 
 
 def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[SubscriptionRunner]:
@@ -156,7 +151,7 @@ def create_service_app(service: str, settings: Settings, metrics: Metrics | None
 def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
     store = personnel_bootstrap.build_store(settings, metrics)
     return Relay(service, store, bootstrap_servers=settings.kafka.bootstrap_servers,
-                 topic_for=lambda kind: topic_for(service, kind), metrics=metrics)
+                 topic_for=lambda kind: settings.topic(service, kind), metrics=metrics)
 
 
 async def kafka_lag(bootstrap_servers: str, read_engine: AsyncEngine, projection: str,
@@ -203,7 +198,7 @@ def create_distributed_gateway(settings: Settings, metrics: Metrics | None = Non
             return response.status_code == 200, f"HTTP {response.status_code}"
 
         async def lag_check() -> tuple[bool, str]:
-            topics = [t for ts in SERVICE_TOPICS.values() for t in ts]
+            topics = settings.all_topics()
             lag = await kafka_lag(settings.kafka.bootstrap_servers or "", read_engine,
                                   "personnel", topics)
             limit = settings.gateway.readiness_max_lag_events

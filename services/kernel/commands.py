@@ -36,6 +36,9 @@ class ConsistencyToken:
         padded = token + "=" * (-len(token) % 4)
         try:
             stream_id, version = base64.urlsafe_b64decode(padded).decode().rsplit("@", 1)
+            if not stream_id or not (version.isascii() and version.isdigit()) \
+                    or int(version) < 1:
+                raise ValueError(f"{stream_id!r}@{version!r}")
             return cls(stream_id, int(version))
         except (ValueError, UnicodeDecodeError) as error:
             raise ValueError("not a consistency token") from error

@@ -52,6 +52,8 @@ def build_projector_app(
         producer_acks=-1,
         broker_commit_every=batch_size,
         broker_commit_interval=0.5,
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
         **({"datadir": datadir} if datadir else {}),
     )
     channel = app.topic(*topics, key_type=bytes, value_type=bytes,

@@ -39,7 +39,10 @@ class KafkaSettings(BaseModel):
     bootstrap_servers: str | None = Field(
         None, description="host:port list; unset means embedded (no broker).")
     partitions: int = Field(3, description="Partitions of event topics the platform creates.")
-    projector_group: str = Field("zugong-projector", description="Projector consumer group / faust app id.")
+    projector_group: str = Field(
+        "zugong-projector", description="Projector consumer group / faust app id.")
+    topic_prefix: str = Field(
+        "", description="Prefix for every topic name (several platforms sharing one cluster).")
 
 
 class AuthSettings(BaseModel):
@@ -116,6 +119,18 @@ class Settings(BaseSettings):
                 return json.loads(path.read_text())
             time.sleep(0.02)
         raise RuntimeError(f"cannot read {path}")
+
+    def topic(self, service: str, stream_kind: str) -> str:
+        """The topic carrying ``service``'s events of streams of ``stream_kind``."""
+        from contracts.topics import topic_for
+
+        name = topic_for(service, stream_kind)
+        return f"{self.kafka.topic_prefix}.{name}" if self.kafka.topic_prefix else name
+
+    def all_topics(self, service: str | None = None) -> list[str]:
+        from contracts.topics import TOPICS
+
+        return [self.topic(s, k) for (s, k) in TOPICS if service in (None, s)]
 
     @property
     def distributed(self) -> bool:
