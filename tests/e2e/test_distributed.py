@@ -1,0 +1,88 @@
+"""Distributed mode end to end: personnel service, relay, projector (faust) and gateway as
+separate processes, over a real Kafka broker and PostgreSQL, driven through the gateway."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from services.kernel.auth import TokenIssuer
+from tests.e2e.helpers import cadre_body, unit_body
+from tests.support.processes import ZugongProcess, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
+
+SECRET = "distributed-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+def distributed(kafka_broker, postgres_server, tmp_path):
+    suffix = uuid.uuid4().hex[:8]
+    store_db, read_db = f"personnel_{suffix}", f"readmodel_{suffix}"
+    postgres_server.create_database(store_db)
+    postgres_server.create_database(read_db)
+    service_port, gateway_port = free_port(), free_port()
+    env = {
+        "ZUGONG_ENVIRONMENT": "production",
+        "ZUGONG_AUTH__JWT_SECRET": SECRET,
+        "ZUGONG_PERSONAL_DATA_KEY": "distributed-test-personal-data-key",
+        "ZUGONG_VAR_DIR": str(tmp_path / "var"),
+        "ZUGONG_KAFKA__BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
+        "ZUGONG_KAFKA__PARTITIONS": "2",
+        "ZUGONG_KAFKA__TOPIC_PREFIX": f"e2e{suffix}",
+        "ZUGONG_KAFKA__PROJECTOR_GROUP": f"projector-{suffix}",
+        "ZUGONG_DATABASE__PERSONNEL_URL": postgres_server.url(store_db),
+        "ZUGONG_DATABASE__READMODEL_URL": postgres_server.url(read_db),
+        "ZUGONG_GATEWAY__PERSONNEL_URL": f"http://127.0.0.1:{service_port}",
+        "ZUGONG_GATEWAY__PORT": str(gateway_port),
+        "ZUGONG_GATEWAY__CONSISTENCY_TIMEOUT": "30",
+    }
+    processes = [
+        ZugongProcess("personnel", ["serve", "personnel", "--port", str(service_port)], env, tmp_path),
+        ZugongProcess("relay", ["relay", "personnel"], env, tmp_path),
+        ZugongProcess("projector", ["projector"], env, tmp_path),
+        ZugongProcess("gateway", ["gateway"], env, tmp_path),
+    ]
+    for process in processes:
+        process.start()
+    try:
+        processes[0].wait_http(f"http://127.0.0.1:{service_port}/healthz")
+        processes[3].wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        yield f"http://127.0.0.1:{gateway_port}", processes
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def test_recruit_and_read_back_through_separate_processes(distributed):
+    base, processes = distributed
+    token = TokenIssuer(SECRET).mint("e2e-admin", "admin")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=40) as client:
+        unit = client.post("/api/v1/personnel/units", json=unit_body())
+        assert unit.status_code == 201, unit.text
+        unit_id = unit.json()["id"]
+        recruited = client.post("/api/v1/personnel/cadres", json=cadre_body(unit_id))
+        assert recruited.status_code == 201, recruited.text
+        accepted = recruited.json()
+
+        got = client.get(f"/api/v1/cadres/{accepted['id']}",
+                         headers={"X-Consistency-Token": accepted["consistency_token"]})
+        assert got.status_code == 200, (got.text, [p.log_tail() for p in processes])
+        assert got.headers["x-consistency"] == "fresh"
+        assert got.json()["name"] == "李娜"
+        assert got.json()["unit"]["name"] == "怀仁市委组织部"
+
+        bad = client.post("/api/v1/personnel/cadres",
+                          json={**cadre_body(unit_id), "national_id": "140624199204090000"})
+        assert bad.status_code == 422
+        assert bad.headers["content-type"] == "application/problem+json"
+
+        ready = client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["kafka_and_projections"]["ok"] is True
+
+    with httpx.Client(base_url=base, timeout=10) as anonymous:
+        assert anonymous.get("/api/v1/cadres").status_code == 401
