@@ -1,0 +1,2 @@
+-- Each service owns its database; the read models live apart (docker-compose bootstrap).
+CREATE DATABASE readmodel OWNER zugong;
