@@ -21,7 +21,7 @@ kafka_app = typer.Typer(help="A local Apache Kafka broker (KRaft) from Maven jar
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas.", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(contracts_app, name="contracts")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
