@@ -296,7 +296,7 @@ class EventStore:
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         query = (
             sa.select(events_table)
-            .where(events_table.c.position >= after_position)
+            .where(events_table.c.position > after_position)
             .order_by(events_table.c.position)
             .limit(limit)
         )
