@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.responses import Response
 
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
 from gateway.readmodels.personnel import PersonnelProjection
+from services.kernel.auth import token_verifier
 from services.kernel.db import create_engine
 from services.kernel.eventstore import EventStore
 from services.kernel.logging import get_logger
@@ -32,6 +35,7 @@ from services.personnel import bootstrap as personnel_bootstrap
 
 __all__ = [
     "PROJECTIONS",
+    "SERVICES",
     "build_relay",
     "create_distributed_gateway",
     "create_embedded_app",
@@ -42,6 +46,12 @@ __all__ = [
 log = get_logger("zugong.runtime")
 
 PROJECTIONS = (PersonnelProjection,)
+"""Every read-model projection the gateway serves from; the projector feeds all of them."""
+
+SERVICES = {"personnel": personnel_bootstrap}
+"""Every service: its bootstrap module exposes ``build_store(settings, metrics)`` and
+``create_app(settings, *, metrics, store=None)``; the settings carry
+``database.<name>_url`` and ``gateway.<name>_url``."""
 
 
 def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[SubscriptionRunner]:
@@ -52,6 +62,10 @@ async def _db_check(engine: AsyncEngine) -> tuple[bool, str]:
     async with engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
     return True, "reachable"
+
+
+def _db_checker(engine: AsyncEngine):
+    return lambda: _db_check(engine)
 
 
 def _embedded_lag_check(runners, stores: dict[str, EventStore], threshold: int):
@@ -72,37 +86,40 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
 
     @contextlib.asynccontextmanager
     async def context() -> AsyncIterator[GatewayContext]:
-        store = personnel_bootstrap.build_store(settings, metrics)
-        service_app = personnel_bootstrap.create_app(settings, metrics=metrics, store=store)
+        stores = {name: module.build_store(settings, metrics) for name, module in SERVICES.items()}
+        service_apps = {name: module.create_app(settings, metrics=metrics, store=stores[name])
+                        for name, module in SERVICES.items()}
         read_engine = create_engine(settings.database.readmodel_url)
         runners = projection_runners(read_engine, metrics)
-        stores = {"personnel": store}
-        client = ServiceClient("personnel", app=service_app)
+        clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
         stop = asyncio.Event()
-        async with service_app.router.lifespan_context(service_app):
+        async with contextlib.AsyncExitStack() as stack:
+            for app in service_apps.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
             for runner in runners:
                 await runner.create_schema()
             tasks = [asyncio.create_task(_supervised(
                 StoreTailSource(name, s).run, runner, stop), name=f"project-{name}")
                 for runner in runners for name, s in stores.items()]
+            readiness = {f"store:{name}": _db_checker(s.engine) for name, s in stores.items()}
+            readiness.update({
+                "readmodel": _db_checker(read_engine),
+                "projections": _embedded_lag_check(
+                    runners, stores, settings.gateway.readiness_max_lag_events),
+                "projector_tasks": lambda: _tasks_alive(tasks),
+            })
             ctx = GatewayContext(
                 settings=settings, metrics=metrics, read_engine=read_engine,
-                verifier=personnel_bootstrap.token_verifier(settings),
+                verifier=token_verifier(settings),
                 vault=PersonalDataVault(settings.personal_data_key),
-                services={"personnel": client}, stores=stores,
-                readiness={
-                    "store:personnel": lambda: _db_check(store.engine),
-                    "readmodel": lambda: _db_check(read_engine),
-                    "projections": _embedded_lag_check(
-                        runners, stores, settings.gateway.readiness_max_lag_events),
-                    "projector_tasks": lambda: _tasks_alive(tasks),
-                })
+                services=clients, stores=stores, readiness=readiness)
             try:
                 yield ctx
             finally:
                 stop.set()
                 await asyncio.gather(*tasks, return_exceptions=True)
-                await client.aclose()
+                for client in clients.values():
+                    await client.aclose()
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)
@@ -128,10 +145,10 @@ async def _supervised(run, runner: SubscriptionRunner, stop: asyncio.Event) -> N
 def create_service_app(service: str, settings: Settings, metrics: Metrics | None = None
                        ) -> FastAPI:
     """One service as its own HTTP process (distributed mode)."""
-    if service != "personnel":
-        raise ValueError(f"unknown service {service!r}")
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; one of {sorted(SERVICES)}")
     metrics = metrics or Metrics()
-    app = personnel_bootstrap.create_app(settings, metrics=metrics)
+    app = SERVICES[service].create_app(settings, metrics=metrics)
     store: EventStore = app.state.store
 
     @app.get("/readyz", include_in_schema=False)
@@ -141,15 +158,13 @@ def create_service_app(service: str, settings: Settings, metrics: Metrics | None
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint():
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-        from starlette.responses import Response
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
 
 def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
-    store = personnel_bootstrap.build_store(settings, metrics)
+    store = SERVICES[service].build_store(settings, metrics)
     return Relay(service, store, bootstrap_servers=settings.kafka.bootstrap_servers,
                  topic_for=lambda kind: settings.topic(service, kind), metrics=metrics)
 
@@ -183,40 +198,47 @@ async def kafka_lag(bootstrap_servers: str, read_engine: AsyncEngine, projection
 def create_distributed_gateway(settings: Settings, metrics: Metrics | None = None) -> FastAPI:
     """The gateway alone: read models from the read DB, commands over HTTP to the services."""
     metrics = metrics or Metrics()
-    if not settings.gateway.personnel_url:
-        raise ValueError("ZUGONG_GATEWAY__PERSONNEL_URL must be set in distributed mode")
+    urls = {name: settings.gateway.service_url(name) for name in SERVICES}
+    missing = [name for name, url in urls.items() if not url]
+    if missing:
+        raise ValueError("distributed mode needs the services' URLs: "
+                         + ", ".join(f"ZUGONG_GATEWAY__{n.upper()}_URL" for n in missing))
 
     @contextlib.asynccontextmanager
     async def context() -> AsyncIterator[GatewayContext]:
         read_engine = create_engine(settings.database.readmodel_url)
         for runner in projection_runners(read_engine, metrics):
             await runner.create_schema()
-        client = ServiceClient("personnel", base_url=settings.gateway.personnel_url)
+        clients = {name: ServiceClient(name, base_url=url) for name, url in urls.items()}
 
-        async def service_check() -> tuple[bool, str]:
-            response = await client.get("/readyz")
-            return response.status_code == 200, f"HTTP {response.status_code}"
+        def service_check(client: ServiceClient):
+            async def check() -> tuple[bool, str]:
+                response = await client.get("/readyz")
+                return response.status_code == 200, f"HTTP {response.status_code}"
+            return check
 
         async def lag_check() -> tuple[bool, str]:
-            topics = settings.all_topics()
-            lag = await kafka_lag(settings.kafka.bootstrap_servers or "", read_engine,
-                                  "personnel", topics)
             limit = settings.gateway.readiness_max_lag_events
-            return lag <= limit, f"broker reachable; projector lag {lag} events (threshold {limit})"
+            lags = {p.name: await kafka_lag(settings.kafka.bootstrap_servers or "", read_engine,
+                                            p.name, settings.all_topics())
+                    for p in PROJECTIONS}
+            worst = max(lags.values(), default=0)
+            return worst <= limit, f"broker reachable; projector lag {lags} (threshold {limit})"
 
+        readiness = {"readmodel": _db_checker(read_engine)}
+        readiness.update({f"service:{n}": service_check(c) for n, c in clients.items()})
+        if settings.kafka.bootstrap_servers:
+            readiness["kafka_and_projections"] = lag_check
         ctx = GatewayContext(
             settings=settings, metrics=metrics, read_engine=read_engine,
-            verifier=personnel_bootstrap.token_verifier(settings),
+            verifier=token_verifier(settings),
             vault=PersonalDataVault(settings.personal_data_key),
-            services={"personnel": client},
-            readiness={"readmodel": lambda: _db_check(read_engine),
-                       "service:personnel": service_check})
-        if settings.kafka.bootstrap_servers:
-            ctx.readiness["kafka_and_projections"] = lag_check
+            services=clients, readiness=readiness)
         try:
             yield ctx
         finally:
-            await client.aclose()
+            for client in clients.values():
+                await client.aclose()
             await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)

@@ -18,6 +18,7 @@ __all__ = [
     "Principal",
     "TokenIssuer",
     "TokenVerifier",
+    "token_verifier",
 ]
 
 
@@ -92,6 +93,15 @@ class TokenVerifier:
         if role not in ROLE_PERMISSIONS:
             raise AuthenticationFailed(f"unknown role {role!r}")
         return Principal(subject=str(claims["sub"]), role=role, township=claims.get("township"))
+
+
+def token_verifier(settings) -> TokenVerifier:
+    """The verifier the settings describe: RS256 with a public key, else HS256."""
+    auth = settings.auth
+    if auth.jwt_public_key:
+        return TokenVerifier(auth.jwt_public_key, algorithms=("RS256",), issuer=auth.issuer,
+                             audience=auth.audience)
+    return TokenVerifier(auth.jwt_secret, issuer=auth.issuer, audience=auth.audience)
 
 
 class TokenIssuer:

@@ -32,6 +32,10 @@ class DatabaseSettings(BaseModel):
         "sqlite+aiosqlite:///var/readmodel.db", description="Read models and checkpoints URL.")
     pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
 
+    def store_url(self, service: str) -> str:
+        """The event store URL of ``service`` (field ``<service>_url``)."""
+        return getattr(self, f"{service}_url")
+
 
 class KafkaSettings(BaseModel):
     """The broker, used in distributed mode only."""
@@ -64,6 +68,10 @@ class GatewaySettings(BaseModel):
     personnel_url: str | None = Field(
         None, description="Base URL of the personnel service; unset = in-process.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
+
+    def service_url(self, service: str) -> str | None:
+        """Base URL of ``service`` (field ``<service>_url``); None means in-process."""
+        return getattr(self, f"{service}_url", None)
 
 
 class Settings(BaseSettings):

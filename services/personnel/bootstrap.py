@@ -8,7 +8,7 @@ from datetime import date
 
 from fastapi import FastAPI
 
-from services.kernel.auth import TokenVerifier
+from services.kernel.auth import token_verifier
 from services.kernel.db import create_engine
 from services.kernel.eventstore import EventStore
 from services.kernel.metrics import Metrics
@@ -18,22 +18,14 @@ from services.kernel.settings import Settings
 from services.personnel.api import router
 from services.personnel.handlers import PersonnelDeps
 
-__all__ = ["SERVICE", "build_store", "create_app", "token_verifier"]
+__all__ = ["SERVICE", "build_store", "create_app"]
 
 SERVICE = "personnel"
 
 
 def build_store(settings: Settings, metrics: Metrics | None = None) -> EventStore:
-    engine = create_engine(settings.database.personnel_url, pool_size=settings.database.pool_size)
+    engine = create_engine(settings.database.store_url(SERVICE), pool_size=settings.database.pool_size)
     return EventStore(engine, service=SERVICE, metrics=metrics)
-
-
-def token_verifier(settings: Settings) -> TokenVerifier:
-    if settings.auth.jwt_public_key:
-        return TokenVerifier(settings.auth.jwt_public_key, algorithms=("RS256",),
-                             issuer=settings.auth.issuer, audience=settings.auth.audience)
-    return TokenVerifier(settings.auth.jwt_secret, issuer=settings.auth.issuer,
-                         audience=settings.auth.audience)
 
 
 def create_app(settings: Settings, *, metrics: Metrics, store: EventStore | None = None,
