@@ -7,6 +7,10 @@ __all__ = ["DEAD_LETTER_TOPIC", "TOPICS", "topic_for"]
 TOPICS: dict[tuple[str, str], str] = {
     ("personnel", "unit"): "zugong.personnel.unit",
     ("personnel", "cadre"): "zugong.personnel.cadre",
+    ("talent", "studio"): "zugong.talent.studio",
+    ("talent", "expert"): "zugong.talent.expert",
+    ("talent", "internship"): "zugong.talent.internship",
+    ("talent", "university"): "zugong.talent.university",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -21,6 +21,7 @@ from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
 from gateway.readmodels.personnel import PersonnelProjection
+from gateway.readmodels.talent import TalentProjection
 from services.kernel.auth import token_verifier
 from services.kernel.db import create_engine
 from services.kernel.eventstore import EventStore
@@ -32,6 +33,7 @@ from services.kernel.settings import Settings
 from services.kernel.sources import StoreTailSource
 from services.kernel.subscription import SubscriptionRunner, projection_positions_table
 from services.personnel import bootstrap as personnel_bootstrap
+from services.talent import bootstrap as talent_bootstrap
 
 __all__ = [
     "PROJECTIONS",
@@ -45,10 +47,10 @@ __all__ = [
 
 log = get_logger("zugong.runtime")
 
-PROJECTIONS = (PersonnelProjection,)
+PROJECTIONS = (PersonnelProjection, TalentProjection)
 """Every read-model projection the gateway serves from; the projector feeds all of them."""
 
-SERVICES = {"personnel": personnel_bootstrap}
+SERVICES = {"personnel": personnel_bootstrap, "talent": talent_bootstrap}
 """Every service: its bootstrap module exposes ``build_store(settings, metrics)`` and
 ``create_app(settings, *, metrics, store=None)``; the settings carry
 ``database.<name>_url`` and ``gateway.<name>_url``."""

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     PERSONNEL_WRITE = "personnel:write"
     PERSONAL_DATA_READ = "personal_data:read"
     OPERATIONS_READ = "operations:read"
+    TALENT_READ = "talent:read"
+    TALENT_WRITE = "talent:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -37,6 +39,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "operator": frozenset({Permission.PERSONNEL_READ}),
     "viewer": frozenset({Permission.PERSONNEL_READ}),
 }
+ROLE_PERMISSIONS["talent_officer"] = frozenset(
+    {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ})
+ROLE_PERMISSIONS["viewer"] |= {Permission.TALENT_READ}
 
 
 class AuthenticationFailed(ZugongError):

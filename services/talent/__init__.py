@@ -1,0 +1,1 @@
+"""The talent service (人才): studios, experts, internships, university cooperation."""
