@@ -23,6 +23,8 @@ def distributed(kafka_broker, postgres_server, tmp_path):
     store_db, read_db = f"personnel_{suffix}", f"readmodel_{suffix}"
     postgres_server.create_database(store_db)
     postgres_server.create_database(read_db)
+    talent_db, talent_port = f"talent_{suffix}", free_port()
+    postgres_server.create_database(talent_db)
     service_port, gateway_port = free_port(), free_port()
     env = {
         "ZUGONG_ENVIRONMENT": "production",
@@ -38,17 +40,22 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         "ZUGONG_GATEWAY__PERSONNEL_URL": f"http://127.0.0.1:{service_port}",
         "ZUGONG_GATEWAY__PORT": str(gateway_port),
         "ZUGONG_GATEWAY__CONSISTENCY_TIMEOUT": "30",
+        "ZUGONG_DATABASE__TALENT_URL": postgres_server.url(talent_db),
+        "ZUGONG_GATEWAY__TALENT_URL": f"http://127.0.0.1:{talent_port}",
     }
     processes = [
         ZugongProcess("personnel", ["serve", "personnel", "--port", str(service_port)], env, tmp_path),
         ZugongProcess("relay", ["relay", "personnel"], env, tmp_path),
         ZugongProcess("projector", ["projector"], env, tmp_path),
         ZugongProcess("gateway", ["gateway"], env, tmp_path),
+        ZugongProcess("talent", ["serve", "talent", "--port", str(talent_port)], env, tmp_path),
+        ZugongProcess("talent-relay", ["relay", "talent"], env, tmp_path),
     ]
     for process in processes:
         process.start()
     try:
         processes[0].wait_http(f"http://127.0.0.1:{service_port}/healthz")
+        processes[4].wait_http(f"http://127.0.0.1:{talent_port}/healthz")
         processes[3].wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
         yield f"http://127.0.0.1:{gateway_port}", processes
     finally:
@@ -74,6 +81,18 @@ def test_recruit_and_read_back_through_separate_processes(distributed):
         assert got.headers["x-consistency"] == "fresh"
         assert got.json()["name"] == "李娜"
         assert got.json()["unit"]["name"] == "怀仁市委组织部"
+
+        studio = client.post("/api/v1/talent/studios", json={
+            "name": "李红名师工作室", "field": "teacher", "lead": {"name": "李红"},
+            "host_unit": "怀仁市第一中学", "certified_on": "2024-05-20"})
+        assert studio.status_code == 201, studio.text
+        funded = client.post(f"/api/v1/talent/studios/{studio.json()['id']}/grants",
+                             json={"amount_yuan": 50000, "granted_on": "2024-06-01"})
+        assert funded.status_code == 201, funded.text
+        view = client.get(f"/api/v1/talent/studios/{studio.json()['id']}",
+                          headers={"X-Consistency-Token": funded.json()["consistency_token"]})
+        assert view.headers["x-consistency"] == "fresh", [p.log_tail() for p in processes]
+        assert view.json()["funding_total_yuan"] == 50000
 
         bad = client.post("/api/v1/personnel/cadres",
                           json={**cadre_body(unit_id), "national_id": "140624199204090000"})
