@@ -46,10 +46,14 @@ class ConsistencyToken:
 
 @dataclass(frozen=True)
 class Decision:
-    """What a decide step produced: the aggregates it changed and the one the client named."""
+    """What a decide step produced: the aggregates it changed and the one the client named.
+
+    ``result_id`` names what the command created when that is not the primary aggregate itself
+    (e.g. an entity inside it); the answer's ``id`` is then ``result_id``."""
 
     changed: list[Aggregate]
     primary: Aggregate
+    result_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ async def execute_command(
             )
         writes = [a.to_write() for a in decision.changed if a.pending]
         outcome = CommandOutcome(
-            id=primary.id,
+            id=decision.result_id or primary.id,
             version=primary.version,
             consistency_token=ConsistencyToken(primary.stream_id, primary.version).encode(),
         )

@@ -18,6 +18,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.personnel_rules import PersonnelRules
+
 __all__ = ["AuthSettings", "DatabaseSettings", "GatewaySettings", "KafkaSettings", "Settings"]
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev", "development"}
@@ -97,6 +99,9 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    personnel: PersonnelRules = Field(
+        default_factory=PersonnelRules, description="Personnel rules (ladder, quotas, reserve "
+        "ages, exchange years, retirement ages); defaults per REFERENCE.md part (a).")
 
     @model_validator(mode="after")
     def _secrets(self) -> Settings:

@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, metrics: Metrics, store: EventStore | None
     app = new_service_app(SERVICE, metrics=metrics, verifier=token_verifier(settings),
                           lifespan=lifespan)
     app.state.personnel = PersonnelDeps(store=store, vault=PersonalDataVault(
-        settings.personal_data_key), today=today)
+        settings.personal_data_key), today=today, rules=settings.personnel)
     app.state.store = store
     app.include_router(router)
 
