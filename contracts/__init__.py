@@ -1,6 +1,9 @@
 """Zugong's public event language: envelope, event models, topics. Pydantic only."""
 
-from contracts import personnel  # noqa: F401  (registers the personnel events)
+from contracts import (
+    personnel,  # noqa: F401  (registers the personnel events)
+    training,  # noqa: F401  (registers the training events)
+)
 from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent, registry
 

@@ -7,6 +7,10 @@ __all__ = ["DEAD_LETTER_TOPIC", "TOPICS", "topic_for"]
 TOPICS: dict[tuple[str, str], str] = {
     ("personnel", "unit"): "zugong.personnel.unit",
     ("personnel", "cadre"): "zugong.personnel.cadre",
+    ("training", "training_class"): "zugong.training.class",
+    ("training", "trainee"): "zugong.training.trainee",
+    ("training", "mass_event"): "zugong.training.mass_event",
+    ("training", "study_campaign"): "zugong.training.study_campaign",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     PERSONNEL_WRITE = "personnel:write"
     PERSONAL_DATA_READ = "personal_data:read"
     OPERATIONS_READ = "operations:read"
+    TRAINING_READ = "training:read"
+    TRAINING_WRITE = "training:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -35,7 +37,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}
     ),
     "operator": frozenset({Permission.PERSONNEL_READ}),
-    "viewer": frozenset({Permission.PERSONNEL_READ}),
+    "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ}),
+    "training_officer": frozenset({Permission.TRAINING_READ, Permission.TRAINING_WRITE}),
 }
 
 

@@ -21,9 +21,10 @@ SECRET = "distributed-test-secret-0123456789abcdef"
 def distributed(kafka_broker, postgres_server, tmp_path):
     suffix = uuid.uuid4().hex[:8]
     store_db, read_db = f"personnel_{suffix}", f"readmodel_{suffix}"
-    postgres_server.create_database(store_db)
-    postgres_server.create_database(read_db)
-    service_port, gateway_port = free_port(), free_port()
+    training_db = f"training_{suffix}"
+    for name in (store_db, read_db, training_db):
+        postgres_server.create_database(name)
+    service_port, gateway_port, training_port = free_port(), free_port(), free_port()
     env = {
         "ZUGONG_ENVIRONMENT": "production",
         "ZUGONG_AUTH__JWT_SECRET": SECRET,
@@ -35,7 +36,9 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         "ZUGONG_KAFKA__PROJECTOR_GROUP": f"projector-{suffix}",
         "ZUGONG_DATABASE__PERSONNEL_URL": postgres_server.url(store_db),
         "ZUGONG_DATABASE__READMODEL_URL": postgres_server.url(read_db),
+        "ZUGONG_DATABASE__TRAINING_URL": postgres_server.url(training_db),
         "ZUGONG_GATEWAY__PERSONNEL_URL": f"http://127.0.0.1:{service_port}",
+        "ZUGONG_GATEWAY__TRAINING_URL": f"http://127.0.0.1:{training_port}",
         "ZUGONG_GATEWAY__PORT": str(gateway_port),
         "ZUGONG_GATEWAY__CONSISTENCY_TIMEOUT": "30",
     }
@@ -44,12 +47,14 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         ZugongProcess("relay", ["relay", "personnel"], env, tmp_path),
         ZugongProcess("projector", ["projector"], env, tmp_path),
         ZugongProcess("gateway", ["gateway"], env, tmp_path),
+        ZugongProcess("training", ["serve", "training", "--port", str(training_port)], env, tmp_path),
     ]
     for process in processes:
         process.start()
     try:
         processes[0].wait_http(f"http://127.0.0.1:{service_port}/healthz")
         processes[3].wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        processes[4].wait_http(f"http://127.0.0.1:{training_port}/healthz")
         yield f"http://127.0.0.1:{gateway_port}", processes
     finally:
         for process in reversed(processes):
