@@ -3,6 +3,7 @@
 from contracts import (
     personnel,  # noqa: F401  (registers the personnel events)
     talent,  # noqa: F401  (registers the talent events)
+    training,  # noqa: F401  (registers the training events)
 )
 from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent, registry

@@ -11,6 +11,10 @@ TOPICS: dict[tuple[str, str], str] = {
     ("talent", "expert"): "zugong.talent.expert",
     ("talent", "internship"): "zugong.talent.internship",
     ("talent", "university"): "zugong.talent.university",
+    ("training", "training_class"): "zugong.training.class",
+    ("training", "trainee"): "zugong.training.trainee",
+    ("training", "mass_event"): "zugong.training.mass_event",
+    ("training", "study_campaign"): "zugong.training.study_campaign",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -13,6 +13,7 @@ from gateway.consistency import ConsistencyWaiter
 from gateway.forwarding import ServiceClient
 from gateway.queries import PersonnelQueries
 from gateway.queries_talent import TalentQueries
+from gateway.queries_training import TrainingQueries
 from services.kernel.auth import TokenVerifier
 from services.kernel.metrics import Metrics
 from services.kernel.personal_data import PersonalDataVault
@@ -38,6 +39,8 @@ class GatewayContext:
     def __post_init__(self) -> None:
         self.personnel = PersonnelQueries(self.read_engine, self.vault.open)
         self.talent = TalentQueries(self.read_engine, self.vault.open)
+        self.training = TrainingQueries(self.read_engine,
+                                        self.settings.gateway.training_requirements)
         self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
                                              self.settings.gateway.consistency_timeout)
 

@@ -65,7 +65,8 @@ def run(
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option(help="admin | personnel_officer | operator | viewer")] = "admin",
+    role: Annotated[str, typer.Option(
+        help="admin | personnel_officer | training_officer | operator | viewer")] = "admin",
     subject: Annotated[str, typer.Option(help="Who the token names (sub).")] = "dev-user",
     township: Annotated[str | None, typer.Option(help="Township claim (operators).")] = None,
     ttl_hours: Annotated[int, typer.Option(help="Validity in hours.")] = 24 * 30,
@@ -88,7 +89,7 @@ def token(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="Service to run: personnel.")],
+    service: Annotated[str, typer.Argument(help="Service to run: personnel | training.")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8101,
 ) -> None:
@@ -175,6 +176,48 @@ def projector() -> None:
         app_id=settings.kafka.projector_group, bootstrap_servers=settings.kafka.bootstrap_servers,
         topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
         datadir=str(settings.var_dir / "faust"))
+    worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
+    worker.execute_from_commandline()
+
+
+@app.command()
+def consume(service: Annotated[str, typer.Argument(
+        help="Service whose consumer to run: training (its view of cadres).")]) -> None:
+    """Run a service's consumer of other services' events (a faust worker), writing to the
+    service's own database: e.g. training's view of cadres from the personnel cadre topic."""
+    import faust
+
+    from services.kernel.kafka_projector import build_projector_app
+    from services.kernel.metrics import Metrics
+    from zugong.runtime import SERVICES
+
+    settings = _settings()
+    module = SERVICES.get(service)
+    if module is None or not hasattr(module, "consumer_runners"):
+        consumers = sorted(n for n, m in SERVICES.items() if hasattr(m, "consumer_runners"))
+        console.print(f"{service!r} consumes nothing; one of {consumers}")
+        raise typer.Exit(2)
+    if not settings.kafka.bootstrap_servers:
+        console.print("set ZUGONG_KAFKA__BOOTSTRAP_SERVERS")
+        raise typer.Exit(2)
+    metrics = Metrics()
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+        start_http_server(settings.metrics_port, registry=metrics.registry)
+
+    async def runners():
+        built = module.consumer_runners(module.build_store(settings, metrics), metrics)
+        for runner in built:
+            await runner.create_schema()
+        return built
+
+    datadir = settings.var_dir / f"faust-{service}"
+    datadir.mkdir(parents=True, exist_ok=True)
+    faust_app = build_projector_app(
+        app_id=f"{settings.kafka.projector_group}.{service}-consumer",
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        topics=module.consumed_topics(settings), runners=runners,
+        partitions=settings.kafka.partitions, datadir=str(datadir))
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()
 

@@ -22,6 +22,7 @@ from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
 from gateway.readmodels.personnel import PersonnelProjection
 from gateway.readmodels.talent import TalentProjection
+from gateway.readmodels.training import TrainingProjection
 from services.kernel.auth import token_verifier
 from services.kernel.db import create_engine
 from services.kernel.eventstore import EventStore
@@ -34,6 +35,7 @@ from services.kernel.sources import StoreTailSource
 from services.kernel.subscription import SubscriptionRunner, projection_positions_table
 from services.personnel import bootstrap as personnel_bootstrap
 from services.talent import bootstrap as talent_bootstrap
+from services.training import bootstrap as training_bootstrap
 
 __all__ = [
     "PROJECTIONS",
@@ -43,21 +45,34 @@ __all__ = [
     "create_embedded_app",
     "create_service_app",
     "projection_runners",
+    "service_consumers",
 ]
 
 log = get_logger("zugong.runtime")
 
-PROJECTIONS = (PersonnelProjection, TalentProjection)
+PROJECTIONS = (PersonnelProjection, TalentProjection, TrainingProjection)
 """Every read-model projection the gateway serves from; the projector feeds all of them."""
 
-SERVICES = {"personnel": personnel_bootstrap, "talent": talent_bootstrap}
+SERVICES = {"personnel": personnel_bootstrap, "talent": talent_bootstrap,
+            "training": training_bootstrap}
 """Every service: its bootstrap module exposes ``build_store(settings, metrics)`` and
 ``create_app(settings, *, metrics, store=None)``; the settings carry
-``database.<name>_url`` and ``gateway.<name>_url``."""
+``database.<name>_url`` and ``gateway.<name>_url``. A service that consumes other services'
+events also exposes ``CONSUMES`` ({service: stream kinds}), ``consumer_runners(store,
+metrics)`` (runners writing to its own database) and ``consumed_topics(settings)``."""
 
 
 def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[SubscriptionRunner]:
     return [SubscriptionRunner(p(), engine, metrics) for p in PROJECTIONS]
+
+
+def service_consumers(stores: dict[str, EventStore], metrics: Metrics
+                      ) -> list[tuple[SubscriptionRunner, str]]:
+    """(runner, source service) for every service that consumes other services' events."""
+    return [(runner, source) for name, module in SERVICES.items()
+            if hasattr(module, "consumer_runners")
+            for runner in module.consumer_runners(stores[name], metrics)
+            for source in module.CONSUMES]
 
 
 async def _db_check(engine: AsyncEngine) -> tuple[bool, str]:
@@ -93,6 +108,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                         for name, module in SERVICES.items()}
         read_engine = create_engine(settings.database.readmodel_url)
         runners = projection_runners(read_engine, metrics)
+        consumers = service_consumers(stores, metrics)
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
@@ -103,11 +119,16 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
             tasks = [asyncio.create_task(_supervised(
                 StoreTailSource(name, s).run, runner, stop), name=f"project-{name}")
                 for runner in runners for name, s in stores.items()]
+            tasks += [asyncio.create_task(_supervised(
+                StoreTailSource(source, stores[source]).run, runner, stop),
+                name=f"consume-{runner.projection.name}-{source}") for runner, source in consumers]
             readiness = {f"store:{name}": _db_checker(s.engine) for name, s in stores.items()}
             readiness.update({
                 "readmodel": _db_checker(read_engine),
                 "projections": _embedded_lag_check(
                     runners, stores, settings.gateway.readiness_max_lag_events),
+                "consumers": _consumer_lag_check(
+                    consumers, stores, settings.gateway.readiness_max_lag_events),
                 "projector_tasks": lambda: _tasks_alive(tasks),
             })
             ctx = GatewayContext(
@@ -125,6 +146,18 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)
+
+
+def _consumer_lag_check(consumers, stores: dict[str, EventStore], threshold: int):
+    async def check() -> tuple[bool, str]:
+        lags = {}
+        for runner, source in consumers:
+            done = max(0, await runner.position(f"store:{source}"))
+            lags[f"{runner.projection.name}<-{source}"] = \
+                await stores[source].head_position() - done
+        worst = max(lags.values(), default=0)
+        return worst <= threshold, f"lag {lags} (threshold {threshold})"
+    return check
 
 
 async def _tasks_alive(tasks: list[asyncio.Task]) -> tuple[bool, str]:

@@ -29,19 +29,21 @@ class Permission(StrEnum):
     OPERATIONS_READ = "operations:read"
     TALENT_READ = "talent:read"
     TALENT_WRITE = "talent:write"
+    TRAINING_READ = "training:read"
+    TRAINING_WRITE = "training:write"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
     "personnel_officer": frozenset(
-        {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}
-    ),
+        {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}),
+    "training_officer": frozenset({Permission.TRAINING_READ, Permission.TRAINING_WRITE}),
+    "talent_officer": frozenset(
+        {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ}),
     "operator": frozenset({Permission.PERSONNEL_READ}),
-    "viewer": frozenset({Permission.PERSONNEL_READ}),
+    "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ,
+                         Permission.TALENT_READ}),
 }
-ROLE_PERMISSIONS["talent_officer"] = frozenset(
-    {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ})
-ROLE_PERMISSIONS["viewer"] |= {Permission.TALENT_READ}
 
 
 class AuthenticationFailed(ZugongError):

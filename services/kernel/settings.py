@@ -20,7 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.personnel_rules import PersonnelRules
 
-__all__ = ["AuthSettings", "DatabaseSettings", "GatewaySettings", "KafkaSettings", "Settings"]
+__all__ = ["AuthSettings", "DatabaseSettings", "GatewaySettings", "HourRequirement", "KafkaSettings",
+           "Settings"]
 
 PLACEHOLDERS = {"", "change-me", "changeme", "secret", "dev", "development"}
 
@@ -34,6 +35,9 @@ class DatabaseSettings(BaseModel):
         "sqlite+aiosqlite:///var/talent.db", description="Talent event store URL.")
     readmodel_url: str = Field(
         "sqlite+aiosqlite:///var/readmodel.db", description="Read models and checkpoints URL.")
+    training_url: str = Field(
+        "sqlite+aiosqlite:///var/training.db",
+        description="Training event store URL (also holds training's view of cadres).")
     pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
 
     def store_url(self, service: str) -> str:
@@ -62,6 +66,14 @@ class AuthSettings(BaseModel):
     audience: str | None = Field(None, description="Required `aud` claim, when set.")
 
 
+class HourRequirement(BaseModel):
+    """A training requirement: ``hours`` credit hours within ``years`` calendar years ending
+    with the year asked about (section level: 90 in 1; county level: 550 in 5)."""
+
+    hours: int = Field(ge=1, description="Credit hours required.")
+    years: int = Field(ge=1, le=10, description="Calendar years the hours may be spread over.")
+
+
 class GatewaySettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
@@ -73,6 +85,12 @@ class GatewaySettings(BaseModel):
         None, description="Base URL of the personnel service; unset = in-process.")
     talent_url: str | None = Field(
         None, description="Base URL of the talent service; unset = in-process.")
+    training_url: str | None = Field(
+        None, description="Base URL of the training service; unset = in-process.")
+    training_requirements: dict[str, HourRequirement] = Field(
+        default_factory=lambda: {"section": HourRequirement(hours=90, years=1),
+                                 "county": HourRequirement(hours=550, years=5)},
+        description="Credit hours (学时) each cadre level must reach, and over how many years.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
 
     def service_url(self, service: str) -> str | None:

@@ -19,13 +19,13 @@ SECRET = "distributed-test-secret-0123456789abcdef"
 
 @pytest.fixture
 def distributed(kafka_broker, postgres_server, tmp_path):
+    from zugong.runtime import SERVICES
+
     suffix = uuid.uuid4().hex[:8]
-    store_db, read_db = f"personnel_{suffix}", f"readmodel_{suffix}"
-    postgres_server.create_database(store_db)
+    read_db = f"readmodel_{suffix}"
     postgres_server.create_database(read_db)
-    talent_db, talent_port = f"talent_{suffix}", free_port()
-    postgres_server.create_database(talent_db)
-    service_port, gateway_port = free_port(), free_port()
+    ports = {name: free_port() for name in SERVICES}
+    gateway_port = free_port()
     env = {
         "ZUGONG_ENVIRONMENT": "production",
         "ZUGONG_AUTH__JWT_SECRET": SECRET,
@@ -35,28 +35,29 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         "ZUGONG_KAFKA__PARTITIONS": "2",
         "ZUGONG_KAFKA__TOPIC_PREFIX": f"e2e{suffix}",
         "ZUGONG_KAFKA__PROJECTOR_GROUP": f"projector-{suffix}",
-        "ZUGONG_DATABASE__PERSONNEL_URL": postgres_server.url(store_db),
         "ZUGONG_DATABASE__READMODEL_URL": postgres_server.url(read_db),
-        "ZUGONG_GATEWAY__PERSONNEL_URL": f"http://127.0.0.1:{service_port}",
         "ZUGONG_GATEWAY__PORT": str(gateway_port),
         "ZUGONG_GATEWAY__CONSISTENCY_TIMEOUT": "30",
-        "ZUGONG_DATABASE__TALENT_URL": postgres_server.url(talent_db),
-        "ZUGONG_GATEWAY__TALENT_URL": f"http://127.0.0.1:{talent_port}",
     }
-    processes = [
-        ZugongProcess("personnel", ["serve", "personnel", "--port", str(service_port)], env, tmp_path),
-        ZugongProcess("relay", ["relay", "personnel"], env, tmp_path),
-        ZugongProcess("projector", ["projector"], env, tmp_path),
-        ZugongProcess("gateway", ["gateway"], env, tmp_path),
-        ZugongProcess("talent", ["serve", "talent", "--port", str(talent_port)], env, tmp_path),
-        ZugongProcess("talent-relay", ["relay", "talent"], env, tmp_path),
-    ]
+    processes = []
+    for name, port in ports.items():
+        postgres_server.create_database(f"{name}_{suffix}")
+        env[f"ZUGONG_DATABASE__{name.upper()}_URL"] = postgres_server.url(f"{name}_{suffix}")
+        env[f"ZUGONG_GATEWAY__{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
+        processes.append(ZugongProcess(name, ["serve", name, "--port", str(port)], env, tmp_path))
+        processes.append(ZugongProcess(f"{name}-relay", ["relay", name], env, tmp_path))
+        if hasattr(SERVICES[name], "consumer_runners"):
+            processes.append(ZugongProcess(f"{name}-consumer", ["consume", name], env, tmp_path))
+    processes.append(ZugongProcess("projector", ["projector"], env, tmp_path))
+    gateway = ZugongProcess("gateway", ["gateway"], env, tmp_path)
+    processes.append(gateway)
     for process in processes:
         process.start()
     try:
-        processes[0].wait_http(f"http://127.0.0.1:{service_port}/healthz")
-        processes[4].wait_http(f"http://127.0.0.1:{talent_port}/healthz")
-        processes[3].wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        by_name = {p.name: p for p in processes}
+        for name, port in ports.items():
+            by_name[name].wait_http(f"http://127.0.0.1:{port}/healthz")
+        gateway.wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
         yield f"http://127.0.0.1:{gateway_port}", processes
     finally:
         for process in reversed(processes):

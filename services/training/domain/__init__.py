@@ -1,0 +1,1 @@
+"""Training domain: aggregates and rules, no I/O."""
