@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 import pytest_asyncio
-import sqlalchemy as sa
 
 from tests.e2e.talent_helpers import (
     PROBLEM,
     T,
+    compare_rebuilt_with_live,
     expert_body,
     fresh,
     ok,
@@ -313,6 +313,7 @@ async def world(tmp_path_factory):
             return await ok(client, path, body)
 
         ids["studio"] = (await post("/studios", studio_body())).json()["id"]
+        await post(f"/studios/{ids['studio']}/grants", {"amount_yuan": 50000, "granted_on": "2024-06-01"})
         await post(f"/studios/{ids['studio']}/reviews",
                    {"year": 2024, "grade": "qualified", "reviewed_on": "2024-12-20"})
         ids["revoked"] = (await post("/studios", studio_body("已撤销工作室"))).json()["id"]
@@ -446,33 +447,3 @@ async def test_read_models_rebuilt_from_the_store_equal_the_live_ones(world, tmp
     await fresh(world, "/experts", last)
     counts = await compare_rebuilt_with_live(world.app.state.context, tmp_path)
     assert all(counts.values()), counts  # every table has rows: the comparison means something
-
-
-async def compare_rebuilt_with_live(context, tmp_path) -> dict[str, int]:
-    """Rebuild the talent read models into a fresh database and compare every table row by row.
-    Returns the row count of each table (so callers can check something was compared)."""
-    from gateway.readmodels.talent import TalentProjection, metadata
-    from services.kernel.db import create_engine
-    from services.kernel.metrics import Metrics
-    from services.kernel.sources import StoreTailSource
-    from services.kernel.subscription import SubscriptionRunner
-
-    store = context.stores["talent"]
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/rebuilt.db")
-    try:
-        runner = SubscriptionRunner(TalentProjection(), engine, Metrics())
-        await runner.create_schema()
-        assert await StoreTailSource("talent", store).catch_up(runner) == await store.head_position()
-        counts = {}
-        for table in metadata.sorted_tables:
-            key = [c for c in table.primary_key.columns]
-            query = sa.select(table).order_by(*key)
-            async with context.read_engine.connect() as conn:
-                live = [tuple(r) for r in (await conn.execute(query)).all()]
-            async with engine.connect() as conn:
-                rebuilt = [tuple(r) for r in (await conn.execute(query)).all()]
-            assert rebuilt == live, table.name
-            counts[table.name] = len(live)
-        return counts
-    finally:
-        await engine.dispose()
