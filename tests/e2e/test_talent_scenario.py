@@ -9,6 +9,7 @@ secondments, 1 university cooperation agreement.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -31,10 +32,10 @@ def day(year: int, ordinal: int) -> date:
 
 @dataclass
 class Plan:
-    studios: list[dict] = field(default_factory=list)            # {field, certified_on, grants: [(yuan, on)]}
-    experts: list[dict] = field(default_factory=list)            # {kind, registered_on, term_ends_on, visits}
-    secondments: list[dict] = field(default_factory=list)        # {expert, starts_on, ends_on, ended_on}
-    positions: list[dict] = field(default_factory=list)          # {slots, season, published_on, students, ...}
+    studios: list[dict] = field(default_factory=list)  # field, certified_on, grants [(yuan, on)]
+    experts: list[dict] = field(default_factory=list)  # kind, registered_on, term_ends_on, visits
+    secondments: list[dict] = field(default_factory=list)  # expert, starts_on, ends_on, ended_on
+    positions: list[dict] = field(default_factory=list)  # slots, season, dates, students, withdrawn
     promotions: list[dict] = field(default_factory=list)
     agreements: list[dict] = field(default_factory=list)
 
@@ -151,18 +152,32 @@ def expected_figures(plan: Plan) -> dict:
     return figures
 
 
+async def each(items, act, concurrency: int = 8) -> None:
+    """Run ``act`` on every item, a few at a time: records are independent streams, and
+    overlapping their commands lets the projector apply several events per transaction."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(n, item):
+        async with gate:
+            await act(n, item)
+
+    await asyncio.gather(*(one(n, item) for n, item in enumerate(items)))
+
+
 async def drive(client, plan: Plan) -> None:
     """Every command of the plan through the gateway."""
-    for n, s in enumerate(plan.studios):
+    async def studio(n: int, s: dict) -> None:
         studio_id = (await ok(client, "/studios", {
             "name": f"工作室{n:02d}", "field": s["field"], "lead": {"name": f"领衔人{n}"},
             "host_unit": f"单位{n % 5}", "certified_on": s["certified_on"].isoformat()})).json()["id"]
         for yuan, on in s["grants"]:
-            await ok(client, f"/studios/{studio_id}/grants", {"amount_yuan": yuan, "granted_on": on.isoformat()})
+            await ok(client, f"/studios/{studio_id}/grants",
+                     {"amount_yuan": yuan, "granted_on": on.isoformat()})
         if s["review"]:
             await ok(client, f"/studios/{studio_id}/reviews",
                      {"year": 2024, "grade": "qualified", "reviewed_on": "2024-12-20"})
-    for n, e in enumerate(plan.experts):
+
+    async def expert(n: int, e: dict) -> None:
         body = {"name": f"专家{n:03d}", "kind": e["kind"], "registered_on": e["registered_on"].isoformat(),
                 "field": "产业经济", "phone": f"139{n:08d}"}
         if e["term_ends_on"]:
@@ -178,14 +193,16 @@ async def drive(client, plan: Plan) -> None:
             for i in range(v["closed"]):
                 await ok(client, f"/experts/{e['id']}/follow-ups/{visit_id}.{i + 1}/closure", {
                     "resolution": "已解决", "closed_on": (v["on"] + timedelta(days=10)).isoformat()})
-    for s in plan.secondments:
+
+    async def secondment(n: int, s: dict) -> None:
         arranged = await ok(client, f"/experts/{s['expert']['id']}/secondments", {
             "host_unit": "怀仁市发展和改革局", "post": "副局长（挂职）",
             "starts_on": s["starts_on"].isoformat(), "ends_on": s["ends_on"].isoformat()})
         if s["ended_on"]:
             await ok(client, f"{arranged.headers['location'].removeprefix(T)}/end",
                      {"ended_on": s["ended_on"].isoformat()})
-    for n, p in enumerate(plan.positions):
+
+    async def position(n: int, p: dict) -> None:
         position_id = (await ok(client, "/internships", {
             "host_unit": p["host_unit"], "post": "见习", "slots": p["slots"], "season": p["season"],
             "starts_on": p["starts_on"].isoformat(), "ends_on": p["ends_on"].isoformat(),
@@ -193,12 +210,19 @@ async def drive(client, plan: Plan) -> None:
         placements = []
         for i in range(p["students"]):
             placed = await ok(client, f"/internships/{position_id}/placements", {
-                "student_name": f"学生{n}-{i}", "school": "山西大学", "placed_on": p["published_on"].isoformat()})
+                "student_name": f"学生{n}-{i}", "school": "山西大学",
+                "placed_on": p["published_on"].isoformat()})
             placements.append(placed.headers["location"].removeprefix(T))
         for location in placements[:p["withdrawn"]]:
             await ok(client, f"{location}/withdrawal", {"withdrawn_on": p["starts_on"].isoformat()})
         if p["complete"]:
-            await ok(client, f"/internships/{position_id}/completion", {"completed_on": p["ends_on"].isoformat()})
+            await ok(client, f"/internships/{position_id}/completion",
+                     {"completed_on": p["ends_on"].isoformat()})
+
+    await each(plan.studios, studio)
+    await each(plan.experts, expert)
+    await each(plan.secondments, secondment)
+    await each(plan.positions, position)
     universities = [(await ok(client, "/universities", {"name": name})).json()["id"]
                     for name in ("山西大学", "太原理工大学", "中北大学")]
     for p in plan.promotions:
