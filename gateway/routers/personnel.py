@@ -309,8 +309,8 @@ async def get_exchange_candidates(
             operation_id="getRetirements")
 async def get_retirements(
     response: Response, principal: Reader, ctx: ContextDep, on: OnDate = None,
-    years: Annotated[Literal[1, 3, 5], Query(description="List those retiring within 1, 3 or 5 "
-                                             "years.")] = 5,
+    years: Annotated[int, Query(ge=1, le=10, description="List those retiring within this many "
+                                "years (the counts for 1, 3 and 5 are always given).")] = 5,
     unit_id: str | None = None, consistency_token: ConsistencyTokenHeader = None,
 ):
     """Cadres reaching retirement age within 1/3/5 years (configurable retirement ages)."""
