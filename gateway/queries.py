@@ -1,20 +1,35 @@
-"""Personnel queries over the read models. Routes call one function here each."""
+"""Personnel queries over the read models: roster, cadre detail (also as of a past date), unit.
+Routes call one function here each; the reports are in ``gateway.queries_personnel``."""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.readmodels.personnel import cadres, units
+from contracts import registry
+from contracts.personnel import RANK_NAMES
+from contracts.personnel_rules import add_years, age_on
+from gateway.readmodels.personnel import cadre_events, cadre_row, cadres, fold_cadre, units
 from services.kernel.errors import NotFound, ZugongError
 
-__all__ = ["CadreView", "Page", "PersonnelQueries", "UnitView"]
+__all__ = ["AGE_BANDS", "CadreDetail", "CadreView", "Page", "PersonnelQueries", "UnitView",
+           "age_band_of"]
+
+AgeBand = Literal["0-30", "31-35", "36-40", "41-45", "46-50", "51-55", "56+"]
+AGE_BANDS: dict[str, tuple[int, int | None]] = {
+    "0-30": (0, 30), "31-35": (31, 35), "36-40": (36, 40), "41-45": (41, 45),
+    "46-50": (46, 50), "51-55": (51, 55), "56+": (56, None)}
+
+
+def age_band_of(age: int) -> str:
+    return next(band for band, (low, high) in AGE_BANDS.items()
+                if age >= low and (high is None or age <= high))
 
 
 class BadCursor(ZugongError):
@@ -26,18 +41,78 @@ class UnitRef(BaseModel):
     name: str | None
 
 
+class PostView(BaseModel):
+    post_id: str
+    level: str
+    title: str
+    since: date
+
+
+class EducationView(BaseModel):
+    kind: str
+    level: str
+    degree: str
+    school: str
+    major: str | None
+    completed_on: date
+
+
+class ReviewView(BaseModel):
+    on: date
+    rating: str
+    comment: str | None
+
+
+class ReserveView(BaseModel):
+    entry_id: str
+    level: str
+    since: date
+    source: str | None
+    reviews: list[ReviewView]
+    exited_on: date | None = None
+    reason: str | None = None
+
+
 class CadreView(BaseModel):
     id: str
     name: str
     gender: str
     birth_date: date
+    age: int = Field(description="Age on the reference date (`on`, `as_of` or today).")
     national_id: str = Field(description="Masked unless the caller may read personal data.")
     category: str
     unit: UnitRef
-    channel: str
+    unit_since: date | None = Field(description="Date the cadre joined the current unit.")
+    channel: str = Field(description="How the cadre joined; `go_live` = registered at go-live.")
     recruited_on: date
-    status: str
+    joined_work_on: date | None
+    rank: str | None
+    rank_name: str | None = Field(description="The rank in Chinese, e.g. 四级主任科员.")
+    rank_since: date | None
+    posts: list[PostView] = Field(description="Leadership posts held, highest level first.")
+    education_level: str | None = Field(description="Highest qualification recorded.")
+    degree: str | None = Field(description="Highest degree recorded.")
+    reserve: ReserveView | None = Field(description="The active young-cadre reserve entry.")
+    status: Literal["active", "departed"]
+    departed_on: date | None
+    departure_kind: str | None
     version: int
+
+
+class TimelineEntry(BaseModel):
+    version: int = Field(description="Version of the cadre's record after this event.")
+    effective_on: date = Field(description="Business date (graduation date for education).")
+    recorded_at: datetime
+    kind: str
+    event_type: str
+    details: dict[str, Any]
+
+
+class CadreDetail(CadreView):
+    as_of: date | None = Field(description="The date the cadre is shown as of; null = now.")
+    education: list[EducationView]
+    reserve_history: list[ReserveView] = Field(description="Closed reserve entries.")
+    history: list[TimelineEntry] = Field(description="Dated history, in effective-date order.")
 
 
 class Slots(BaseModel):
@@ -76,48 +151,99 @@ def _decode_cursor(cursor: str) -> list[Any]:
                         errors=[{"pointer": "query:cursor", "detail": "malformed"}]) from None
 
 
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 class PersonnelQueries:
     def __init__(self, engine: AsyncEngine, unseal) -> None:
         self.engine = engine
         self._unseal = unseal
 
-    def _cadre(self, row, reveal: bool) -> CadreView:
-        national_id = row.national_id_masked
-        if reveal:
-            national_id = self._unseal(row.national_id_sealed) or national_id
-        return CadreView(
-            id=row.cadre_id, name=row.name, gender=row.gender, birth_date=row.birth_date,
-            national_id=national_id, category=row.category,
-            unit=UnitRef(id=row.unit_id, name=row.unit_name), channel=row.channel,
-            recruited_on=row.recruited_on, status=row.status, version=row.version)
+    def _national_id(self, masked: str, sealed: str, reveal: bool) -> str:
+        return (self._unseal(sealed) or masked) if reveal else masked
+
+    def _view(self, row: dict[str, Any], unit_name: str | None, reveal: bool, on: date,
+              model: type[CadreView] = CadreView, **extra) -> CadreView:
+        detail = row.get("detail") or {}
+        return model(
+            id=row["cadre_id"], name=row["name"], gender=row["gender"],
+            birth_date=row["birth_date"], age=age_on(row["birth_date"], on),
+            national_id=self._national_id(row["national_id_masked"], row["national_id_sealed"],
+                                          reveal),
+            category=row["category"], unit=UnitRef(id=row["unit_id"], name=unit_name),
+            unit_since=row["unit_since"], channel=row["channel"], recruited_on=row["recruited_on"],
+            joined_work_on=row["joined_work_on"], rank=row["rank"],
+            rank_name=RANK_NAMES.get(row["rank"] or ""), rank_since=row["rank_since"],
+            posts=detail.get("posts", []), education_level=row["education_level"],
+            degree=row["degree"], reserve=detail.get("reserve"), status=row["status"],
+            departed_on=row["departed_on"], departure_kind=row["departure_kind"],
+            version=row["version"], **extra)
 
     def _cadre_select(self):
         return sa.select(cadres, units.c.name.label("unit_name")).select_from(
             cadres.outerjoin(units, units.c.unit_id == cadres.c.unit_id))
 
-    async def cadre(self, cadre_id: str, *, reveal: bool) -> CadreView:
+    async def cadre(self, cadre_id: str, *, reveal: bool, as_of: date | None = None,
+                    today: date | None = None) -> CadreDetail:
+        """The cadre now, or as of a past date, with the dated history up to it."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(
-                self._cadre_select().where(cadres.c.cadre_id == cadre_id))).first()
-        if row is None:
-            raise NotFound(f"cadre {cadre_id} not found")
-        return self._cadre(row, reveal)
+            events = (await conn.execute(
+                sa.select(cadre_events).where(cadre_events.c.cadre_id == cadre_id)
+                .order_by(cadre_events.c.effective_on, cadre_events.c.version))).all()
+            state = fold_cadre(((r.version, registry.decode(r.type, r.data)) for r in events),
+                               as_of)
+            if state is None:
+                raise NotFound(f"cadre {cadre_id} not found" if as_of is None else
+                               f"cadre {cadre_id} was not in service on {as_of}")
+            unit_name = await conn.scalar(sa.select(units.c.name).where(
+                units.c.unit_id == state["unit_id"]))
+        row = cadre_row(state)
+        history = [TimelineEntry(
+            version=r.version, effective_on=r.effective_on, recorded_at=r.recorded_at,
+            kind=r.kind, event_type=r.type,
+            details={k: v for k, v in r.data.items() if k not in ("cadre_id", "national_id")})
+            for r in events if as_of is None or r.effective_on <= as_of]
+        on = as_of or today or date.today()
+        detail = row["detail"]
+        return self._view(row, unit_name, reveal, on, CadreDetail, as_of=as_of,  # type: ignore[return-value]
+                          education=detail["education"],
+                          reserve_history=detail["reserve_history"], history=history)
 
-    async def cadres(self, *, unit_id: str | None, q: str | None, limit: int,
-                     cursor: str | None, reveal: bool) -> Page:
+    async def cadres(self, *, unit_id: str | None = None, q: str | None = None,
+                     category: str | None = None, rank: str | None = None,
+                     post_level: str | None = None, reserve_level: str | None = None,
+                     age_band: str | None = None, status: str = "active",
+                     on: date | None = None, limit: int = 50, cursor: str | None = None,
+                     reveal: bool = False) -> Page:
+        on = on or date.today()
         query = self._cadre_select().order_by(cadres.c.name, cadres.c.cadre_id).limit(limit + 1)
-        if unit_id:
-            query = query.where(cadres.c.unit_id == unit_id)
+        if status != "all":
+            query = query.where(cadres.c.status == status)
+        for column, value in ((cadres.c.unit_id, unit_id), (cadres.c.category, category),
+                              (cadres.c.rank, rank), (cadres.c.post_level, post_level),
+                              (cadres.c.reserve_level, reserve_level)):
+            if value == "none":
+                query = query.where(column.is_(None))
+            elif value:
+                query = query.where(column == value)
+        if age_band:
+            low, high = AGE_BANDS[age_band]
+            # age >= low  <=>  born on or before on - low years; age <= high  <=>  born after
+            query = query.where(cadres.c.birth_date <= add_years(on, -low))
+            if high is not None:
+                query = query.where(cadres.c.birth_date > add_years(on, -(high + 1)))
         if q:
-            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(cadres.c.name.like(f"%{escaped}%", escape="\\"))
+            query = query.where(sa.or_(cadres.c.name.like(_like(q), escape="\\"),
+                                       cadres.c.post_title.like(_like(q), escape="\\")))
         if cursor:
             name, last_id = _decode_cursor(cursor)
             query = query.where(sa.tuple_(cadres.c.name, cadres.c.cadre_id) > (name, last_id))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        items = [self._cadre(r, reveal) for r in rows[:limit]]
-        next_cursor = (_encode_cursor([rows[limit - 1].name, rows[limit - 1].cadre_id])
+            rows = (await conn.execute(query)).mappings().all()
+        items = [self._view(dict(r), r["unit_name"], reveal, on) for r in rows[:limit]]
+        next_cursor = (_encode_cursor([rows[limit - 1]["name"], rows[limit - 1]["cadre_id"]])
                        if len(rows) > limit else None)
         return Page(items=items, next_cursor=next_cursor)
 

@@ -1,6 +1,19 @@
-"""Personnel read models (units, cadres) and the projection that maintains them."""
+"""Personnel read models and the projection that maintains them.
+
+Unit tables are fed by unit-stream events only and cadre tables by cadre-stream events only,
+so the projection gives the same result whatever the interleaving of the two topics.
+
+Every cadre event is kept in ``rm_personnel_cadre_events`` with its business date. The cadre's
+row in ``rm_cadres`` is the fold of those events in effective-date order — the same fold the
+``as_of`` query runs over the events up to a past date — and the movement figures are counts
+over the same table by effective date.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -8,14 +21,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts import registry
 from contracts.envelope import EventEnvelope
 from contracts.personnel import (
+    POST_LEVELS,
+    CadreAppointed,
+    CadreDeparted,
+    CadreEnteredReserve,
+    CadreExchanged,
+    CadreExitedReserve,
     CadreRecruited,
+    CadreRegistered,
+    EducationRecorded,
     EstablishmentAdjusted,
     EstablishmentSlotOccupied,
+    EstablishmentSlotReleased,
+    LeaderConvertedToRank,
+    LeadershipPostFilled,
+    LeadershipPostFreed,
+    LeadershipPostsApproved,
+    RankPromoted,
+    RankQuotasApproved,
+    RankQuotaTaken,
+    ReserveEntryReviewed,
     UnitRegistered,
 )
+from contracts.registry import DomainEvent
 from services.kernel.db import upsert
 
-__all__ = ["PersonnelProjection", "cadres", "metadata", "units"]
+__all__ = ["EDUCATION_LEVELS", "PersonnelProjection", "business_date", "cadre_events", "cadres",
+           "fold_cadre", "metadata", "unit_posts", "unit_ranks", "units"]
 
 metadata = sa.MetaData()
 
@@ -32,6 +64,22 @@ units = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+unit_posts = sa.Table(
+    "rm_personnel_unit_posts", metadata,
+    sa.Column("unit_id", sa.String(64), primary_key=True),
+    sa.Column("level", sa.String(30), primary_key=True),
+    sa.Column("approved", sa.Integer, nullable=False, default=0),
+    sa.Column("filled", sa.Integer, nullable=False, default=0),
+)
+
+unit_ranks = sa.Table(
+    "rm_personnel_unit_ranks", metadata,
+    sa.Column("unit_id", sa.String(64), primary_key=True),
+    sa.Column("rank", sa.String(30), primary_key=True),
+    sa.Column("quota", sa.Integer, nullable=True),
+    sa.Column("held", sa.Integer, nullable=False, default=0),
+)
+
 cadres = sa.Table(
     "rm_cadres", metadata,
     sa.Column("cadre_id", sa.String(64), primary_key=True),
@@ -46,15 +94,219 @@ cadres = sa.Table(
     sa.Column("recruited_on", sa.Date, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("unit_since", sa.Date, nullable=True),
+    sa.Column("joined_work_on", sa.Date, nullable=True),
+    sa.Column("rank", sa.String(30), nullable=True),
+    sa.Column("rank_since", sa.Date, nullable=True),
+    sa.Column("post_level", sa.String(30), nullable=True),
+    sa.Column("post_title", sa.String(200), nullable=True),
+    sa.Column("education_level", sa.String(30), nullable=True),
+    sa.Column("degree", sa.String(30), nullable=True),
+    sa.Column("reserve_level", sa.String(30), nullable=True),
+    sa.Column("reserve_entry_id", sa.String(80), nullable=True),
+    sa.Column("reserve_since", sa.Date, nullable=True),
+    sa.Column("departed_on", sa.Date, nullable=True),
+    sa.Column("departure_kind", sa.String(30), nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
     sa.Index("ix_rm_cadres_name_id", "name", "cadre_id"),
+)
+
+cadre_events = sa.Table(
+    "rm_personnel_cadre_events", metadata,
+    sa.Column("cadre_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("unit_id", sa.String(64), nullable=True),
+    sa.Column("category", sa.String(30), nullable=True),
+    sa.Column("label", sa.String(40), nullable=True),
+    sa.Column("sublabel", sa.String(40), nullable=True),
+    sa.Column("amount", sa.Integer, nullable=False, default=0),
+    sa.Column("ref", sa.String(80), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_rm_personnel_cadre_events_kind_date", "kind", "effective_on"),
 )
 
 _SLOT_COLUMN = {"civil_servant": "occupied_administrative",
                 "institution_staff": "occupied_institution"}
+EDUCATION_LEVELS = ("secondary", "associate", "bachelor", "postgraduate")
+_DEGREES = ("none", "bachelor", "master", "doctorate")
+
+
+def business_date(event: DomainEvent) -> date:
+    """The date an event counts from: its effective date, or a graduation date."""
+    if isinstance(event, EducationRecorded):
+        return event.completed_on
+    value = getattr(event, "effective_on", None)
+    assert value is not None, f"{type(event).__name__} has no business date"
+    return value
+
+
+def _history_columns(event: DomainEvent) -> dict[str, Any]:
+    """kind, labels and amounts of one cadre event, for timelines and movement figures."""
+    match event:
+        case CadreRecruited():
+            return {"kind": "recruited", "label": event.channel, "sublabel": event.category,
+                    "unit_id": event.unit_id, "category": event.category}
+        case CadreRegistered():
+            return {"kind": "registered", "label": "go_live", "sublabel": event.category,
+                    "unit_id": event.unit_id, "category": event.category}
+        case EducationRecorded():
+            return {"kind": "education", "label": event.degree, "sublabel": event.level}
+        case RankPromoted():
+            return {"kind": "promoted", "label": event.to_rank, "sublabel": event.basis,
+                    "unit_id": event.unit_id}
+        case CadreAppointed():
+            return {"kind": "appointed", "label": event.post.level, "unit_id": event.unit_id,
+                    "amount": len(event.relieved_posts)}
+        case LeaderConvertedToRank():
+            return {"kind": "converted", "label": event.to_rank, "sublabel": event.reason,
+                    "unit_id": event.unit_id, "amount": len(event.freed_posts)}
+        case CadreExchanged():
+            return {"kind": "exchanged", "label": event.kind, "unit_id": event.to_unit_id,
+                    "ref": event.from_unit_id, "amount": len(event.freed_posts)}
+        case CadreDeparted():
+            return {"kind": "departed", "label": event.kind, "unit_id": event.unit_id,
+                    "amount": len(event.freed_posts)}
+        case CadreEnteredReserve():
+            return {"kind": "reserve_entered", "label": event.level, "sublabel": event.source,
+                    "ref": event.entry_id}
+        case ReserveEntryReviewed():
+            return {"kind": "reserve_reviewed", "label": event.rating, "ref": event.entry_id}
+        case CadreExitedReserve():
+            return {"kind": "reserve_exited", "label": event.level, "sublabel": event.reason,
+                    "ref": event.entry_id}
+    return {"kind": type(event).__name__}
+
+
+def _post(p) -> dict:
+    return {"post_id": p.post_id, "level": p.level, "title": p.title, "since": p.since.isoformat()}
+
+
+def fold_cadre(events: Iterable[tuple[int, DomainEvent]], as_of: date | None = None
+               ) -> dict[str, Any] | None:
+    """The cadre after ``events`` (version, event), folded in effective-date order; with
+    ``as_of``, only what had taken effect by then. None if not recruited by then."""
+    chosen = sorted(((business_date(e), v, e) for v, e in events),
+                    key=lambda item: (item[0], item[1]))
+    state: dict[str, Any] | None = None
+    education: list[dict] = []
+    version = 0
+    for day, v, event in chosen:
+        if as_of is not None and day > as_of:
+            continue
+        version = max(version, v)
+        if isinstance(event, EducationRecorded):
+            education.append({"kind": event.kind, "level": event.level, "degree": event.degree,
+                              "school": event.school, "major": event.major,
+                              "completed_on": event.completed_on.isoformat()})
+            continue
+        if isinstance(event, CadreRecruited | CadreRegistered):
+            registered = isinstance(event, CadreRegistered)
+            state = {
+                "cadre_id": event.cadre_id, "name": event.name, "gender": event.gender,
+                "birth_date": event.birth_date, "national_id_masked": event.national_id.masked,
+                "national_id_sealed": event.national_id.ciphertext, "category": event.category,
+                "unit_id": event.unit_id, "unit_since": event.effective_on,
+                "channel": "go_live" if registered else event.channel,  # type: ignore[union-attr]
+                "recruited_on": event.effective_on, "status": "active",
+                "joined_work_on": event.joined_work_on or event.effective_on,
+                "rank": event.rank,
+                "rank_since": (event.rank_since if registered else  # type: ignore[union-attr]
+                               event.effective_on if event.rank else None),
+                "posts": [_post(p) for p in event.posts] if registered else [],  # type: ignore[union-attr]
+                "reserve": None, "reserve_history": [], "departed_on": None,
+                "departure_kind": None,
+            }
+            continue
+        if state is None:
+            continue
+        match event:
+            case RankPromoted():
+                state["rank"], state["rank_since"] = event.to_rank, event.effective_on
+            case CadreAppointed():
+                relieved = {p.post_id for p in event.relieved_posts}
+                state["posts"] = [p for p in state["posts"] if p["post_id"] not in relieved]
+                state["posts"].append(_post(event.post))
+            case LeaderConvertedToRank():
+                state["posts"] = []
+                if event.to_rank != state["rank"]:
+                    state["rank"], state["rank_since"] = event.to_rank, event.effective_on
+            case CadreExchanged():
+                state["unit_id"], state["unit_since"] = event.to_unit_id, event.effective_on
+                state["posts"] = [_post(event.post)] if event.post else []
+            case CadreDeparted():
+                state.update(status="departed", departed_on=event.effective_on,
+                             departure_kind=event.kind, posts=[])
+            case CadreEnteredReserve():
+                state["reserve"] = {"entry_id": event.entry_id, "level": event.level,
+                                    "since": event.effective_on.isoformat(),
+                                    "source": event.source, "reviews": []}
+            case ReserveEntryReviewed():
+                if state["reserve"] and state["reserve"]["entry_id"] == event.entry_id:
+                    state["reserve"]["reviews"].append({
+                        "on": event.effective_on.isoformat(), "rating": event.rating,
+                        "comment": event.comment})
+            case CadreExitedReserve():
+                if state["reserve"]:
+                    state["reserve_history"].append({
+                        **state["reserve"], "exited_on": event.effective_on.isoformat(),
+                        "reason": event.reason})
+                state["reserve"] = None
+    if state is None:
+        return None
+    if as_of is not None:
+        state["posts"] = [p for p in state["posts"] if p["since"] <= as_of.isoformat()]
+        if state["rank_since"] and state["rank_since"] > as_of:
+            state["rank"] = state["rank_since"] = None
+    state["education"] = education
+    state["version"] = version
+    return state
+
+
+def _highest(education: list[dict]) -> tuple[str | None, str | None]:
+    if not education:
+        return None, None
+    level = max((e["level"] for e in education), key=EDUCATION_LEVELS.index)
+    degree = max((e["degree"] for e in education), key=_DEGREES.index)
+    return level, degree
+
+
+def cadre_row(state: dict[str, Any]) -> dict[str, Any]:
+    """The rm_cadres row of a folded cadre."""
+    posts = sorted(state["posts"], key=lambda p: (-POST_LEVELS.index(p["level"]), p["post_id"]))
+    level, degree = _highest(state["education"])
+    reserve = state["reserve"]
+    plain = ("cadre_id", "name", "gender", "birth_date", "national_id_masked",
+             "national_id_sealed", "category", "unit_id", "channel", "recruited_on", "status",
+             "version", "unit_since", "joined_work_on", "rank", "rank_since", "departed_on",
+             "departure_kind")
+    return {
+        **{k: state[k] for k in plain},
+        "post_level": posts[0]["level"] if posts else None,
+        "post_title": "、".join(p["title"] for p in posts) or None,
+        "education_level": level, "degree": degree,
+        "reserve_level": reserve["level"] if reserve else None,
+        "reserve_entry_id": reserve["entry_id"] if reserve else None,
+        "reserve_since": date.fromisoformat(reserve["since"]) if reserve else None,
+        "detail": {"posts": posts, "education": state["education"], "reserve": reserve,
+                   "reserve_history": state["reserve_history"]},
+    }
+
+
+async def _bump(conn: AsyncConnection, table: sa.Table, keys: dict[str, str], column: str,
+                delta: int) -> None:
+    where = [table.c[k] == v for k, v in keys.items()]
+    result = await conn.execute(table.update().where(*where).values(
+        {column: table.c[column] + delta}))
+    if result.rowcount == 0:
+        await conn.execute(table.insert().values(**keys, **{column: delta}))
 
 
 class PersonnelProjection:
-    """Units with establishment and occupancy; cadres with their current unit."""
+    """Units (establishment, posts, rank quotas), cadres, and every cadre's dated events."""
 
     name = "personnel"
     metadata = metadata
@@ -64,7 +316,12 @@ class PersonnelProjection:
 
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
         data = registry.decode(event.type, event.data)
-        version = event.streamversion
+        if getattr(type(data), "stream_kind", None) == "cadre":
+            await self._apply_cadre(conn, event, data)
+        else:
+            await self._apply_unit(conn, event.streamversion, data)
+
+    async def _apply_unit(self, conn: AsyncConnection, version: int, data: DomainEvent) -> None:
         match data:
             case UnitRegistered():
                 await upsert(conn, units, [{
@@ -72,20 +329,60 @@ class PersonnelProjection:
                     "established_administrative": data.establishment.administrative,
                     "established_institution": data.establishment.institution,
                     "registered_on": data.effective_on, "version": version}], ["unit_id"])
+                return
             case EstablishmentAdjusted():
                 await self._update_unit(conn, data.unit_id, version, {
                     "established_administrative": data.establishment.administrative,
                     "established_institution": data.establishment.institution})
-            case EstablishmentSlotOccupied():
+                return
+            case EstablishmentSlotOccupied() | EstablishmentSlotReleased():
+                delta = 1 if isinstance(data, EstablishmentSlotOccupied) else -1
                 column = units.c[_SLOT_COLUMN[data.category]]
-                await self._update_unit(conn, data.unit_id, version, {column.name: column + 1})
-            case CadreRecruited():
-                await conn.execute(cadres.insert().values(
-                    cadre_id=data.cadre_id, name=data.name, gender=data.gender,
-                    birth_date=data.birth_date, national_id_masked=data.national_id.masked,
-                    national_id_sealed=data.national_id.ciphertext, category=data.category,
-                    unit_id=data.unit_id, channel=data.channel, recruited_on=data.effective_on,
-                    status="active", version=version))
+                await self._update_unit(conn, data.unit_id, version,
+                                        {column.name: column + delta})
+                if data.rank:
+                    await _bump(conn, unit_ranks, {"unit_id": data.unit_id, "rank": data.rank},
+                                "held", delta)
+                return
+            case LeadershipPostsApproved():
+                for level in set(data.approved) | set(data.previous):
+                    await upsert(conn, unit_posts, [{
+                        "unit_id": data.unit_id, "level": level,
+                        "approved": data.approved.get(level, 0)}], ["unit_id", "level"])
+            case RankQuotasApproved():
+                for rank in set(data.quotas) | set(data.previous):
+                    await upsert(conn, unit_ranks, [{
+                        "unit_id": data.unit_id, "rank": rank, "quota": data.quotas.get(rank)}],
+                        ["unit_id", "rank"])
+            case LeadershipPostFilled():
+                await _bump(conn, unit_posts, {"unit_id": data.unit_id, "level": data.post.level},
+                            "filled", 1)
+            case LeadershipPostFreed():
+                await _bump(conn, unit_posts, {"unit_id": data.unit_id, "level": data.level},
+                            "filled", -1)
+            case RankQuotaTaken():
+                await _bump(conn, unit_ranks, {"unit_id": data.unit_id, "rank": data.rank},
+                            "held", 1)
+                if data.released_rank:
+                    await _bump(conn, unit_ranks, {"unit_id": data.unit_id,
+                                                   "rank": data.released_rank}, "held", -1)
+            case _:
+                return
+        await self._update_unit(conn, data.unit_id, version, {})  # type: ignore[attr-defined]
+
+    async def _apply_cadre(self, conn: AsyncConnection, envelope: EventEnvelope,
+                           data: DomainEvent) -> None:
+        cadre_id: str = data.cadre_id  # type: ignore[attr-defined]
+        await conn.execute(cadre_events.insert().values(
+            cadre_id=cadre_id, version=envelope.streamversion, type=envelope.type,
+            effective_on=business_date(data), recorded_at=envelope.time,
+            data=data.model_dump(mode="json"), **{"amount": 0, **_history_columns(data)}))
+        rows = (await conn.execute(
+            sa.select(cadre_events.c.version, cadre_events.c.type, cadre_events.c.data)
+            .where(cadre_events.c.cadre_id == cadre_id))).all()
+        state = fold_cadre((r.version, registry.decode(r.type, r.data)) for r in rows)
+        if state is not None:
+            await upsert(conn, cadres, [cadre_row(state)], ["cadre_id"])
 
     @staticmethod
     async def _update_unit(conn: AsyncConnection, unit_id: str, version: int,
@@ -94,4 +391,3 @@ class PersonnelProjection:
             version=version, **values))
         if result.rowcount != 1:
             raise LookupError(f"unit {unit_id} not in the read model (event before registration)")
-

@@ -279,6 +279,16 @@ def test_configured_ladder_is_applied():
                                    rules=PersonnelRules(ladder=ladder))) == "min_years"
 
 
+def test_go_live_holdings_date_the_latest_movement():
+    cadre = existing(rank_since=date(2021, 6, 1),
+                     posts=[("deputy_section_chief", "副局长", date(2022, 3, 1))])
+    assert code_of(lambda: cadre.exchange(to_unit_id="u2", kind="adjacent_field",
+                                          effective_on=date(2022, 2, 1), post=None,
+                                          document_number=None, today=TODAY)) == "date_order"
+    assert code_of(lambda: cadre.depart(kind="retirement", effective_on=date(2022, 2, 1),
+                                        document_number=None, today=TODAY)) == "date_order"
+
+
 def test_movements_are_recorded_in_date_order():
     cadre = existing()
     promote(cadre, on=date(2024, 6, 1))

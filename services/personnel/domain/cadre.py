@@ -124,6 +124,10 @@ class Cadre(Aggregate):
             case CadreExitedReserve():
                 self.reserve = None
         effective_on = getattr(event, "effective_on", None)
+        if isinstance(event, CadreRegistered):
+            # what a go-live cadre already holds dates their latest movement
+            effective_on = max([event.effective_on, *([event.rank_since] if event.rank_since else []),
+                                *(p.since for p in event.posts)])
         if effective_on is not None:
             self.last_effective_on = max(self.last_effective_on or effective_on, effective_on)
             if isinstance(event, RankPromoted | CadreAppointed | LeaderConvertedToRank
