@@ -92,16 +92,14 @@ class CadreReferenceView:
         return event_type.startswith(PERSONNEL_CADRE_PREFIX)
 
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
-        if event.type in registry:
+        if event.type in registry and registry.spec(event.type).model is CadreRecruited:
             data = registry.decode(event.type, event.data)
-            if isinstance(data, CadreRecruited):
-                await upsert(conn, known_cadres, [{
-                    "cadre_id": data.cadre_id, "name": data.name, "unit_id": data.unit_id,
-                    "status": "active", "joined_on": data.effective_on, "left_on": None,
-                    "last_event_type": event.type, "version": event.streamversion}],
-                    ["cadre_id"])
-                return
-        await self._apply_by_convention(conn, event)
+            await upsert(conn, known_cadres, [{
+                "cadre_id": data.cadre_id, "name": data.name, "unit_id": data.unit_id,
+                "status": "active", "joined_on": data.effective_on, "left_on": None,
+                "last_event_type": event.type, "version": event.streamversion}], ["cadre_id"])
+        else:
+            await self._apply_by_convention(conn, event)
 
     @staticmethod
     async def _apply_by_convention(conn: AsyncConnection, event: EventEnvelope) -> None:
