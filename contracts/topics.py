@@ -7,6 +7,11 @@ __all__ = ["DEAD_LETTER_TOPIC", "TOPICS", "topic_for"]
 TOPICS: dict[tuple[str, str], str] = {
     ("personnel", "unit"): "zugong.personnel.unit",
     ("personnel", "cadre"): "zugong.personnel.cadre",
+    ("governance", "township"): "zugong.governance.township",
+    ("governance", "village"): "zugong.governance.village",
+    ("governance", "community"): "zugong.governance.community",
+    ("governance", "compound"): "zugong.governance.compound",
+    ("governance", "institutional_rule"): "zugong.governance.institutional_rule",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.context import GatewayContext
-from gateway.routers import operations, personnel
+from gateway.routers import governance, operations, personnel
 from services.kernel.http import install_problem_handlers, install_request_context
 from services.kernel.metrics import Metrics
 from services.kernel.settings import Settings
@@ -55,4 +55,5 @@ def create_app(
                                            "X-Correlation-Id", "Location"])
     app.include_router(operations.router)
     app.include_router(personnel.router)
+    app.include_router(governance.router)
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.consistency import ConsistencyWaiter
 from gateway.forwarding import ServiceClient
 from gateway.queries import PersonnelQueries
+from gateway.queries_governance import GovernanceQueries
 from services.kernel.auth import TokenVerifier
 from services.kernel.metrics import Metrics
 from services.kernel.personal_data import PersonalDataVault
@@ -36,6 +37,7 @@ class GatewayContext:
 
     def __post_init__(self) -> None:
         self.personnel = PersonnelQueries(self.read_engine, self.vault.open)
+        self.governance = GovernanceQueries(self.read_engine, self.vault.open)
         self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
                                              self.settings.gateway.consistency_timeout)
 

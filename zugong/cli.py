@@ -65,7 +65,7 @@ def run(
 
 @app.command()
 def token(
-    role: Annotated[str, typer.Option(help="admin | personnel_officer | operator | viewer")] = "admin",
+    role: Annotated[str, typer.Option(help="A role, e.g. admin, viewer, township_operator.")] = "admin",
     subject: Annotated[str, typer.Option(help="Who the token names (sub).")] = "dev-user",
     township: Annotated[str | None, typer.Option(help="Township claim (operators).")] = None,
     ttl_hours: Annotated[int, typer.Option(help="Validity in hours.")] = 24 * 30,
@@ -88,7 +88,7 @@ def token(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="Service to run: personnel.")],
+    service: Annotated[str, typer.Argument(help="Service to run: personnel, governance.")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8101,
 ) -> None:

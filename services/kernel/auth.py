@@ -27,6 +27,10 @@ class Permission(StrEnum):
     PERSONNEL_WRITE = "personnel:write"
     PERSONAL_DATA_READ = "personal_data:read"
     OPERATIONS_READ = "operations:read"
+    GOVERNANCE_READ = "governance:read"
+    GOVERNANCE_WRITE = "governance:write"
+    GOVERNANCE_ADMINISTER = "governance:administer"
+    COMPLAINT_CONTACT_READ = "complaint_contact:read"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -35,7 +39,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}
     ),
     "operator": frozenset({Permission.PERSONNEL_READ}),
-    "viewer": frozenset({Permission.PERSONNEL_READ}),
+    "viewer": frozenset({Permission.PERSONNEL_READ, Permission.GOVERNANCE_READ}),
+    "governance_officer": frozenset({
+        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.GOVERNANCE_ADMINISTER,
+        Permission.COMPLAINT_CONTACT_READ}),
+    # scoped by the token's `township` claim to that township's records
+    "township_operator": frozenset({
+        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.COMPLAINT_CONTACT_READ}),
 }
 
 

@@ -28,6 +28,8 @@ class DatabaseSettings(BaseModel):
 
     personnel_url: str = Field(
         "sqlite+aiosqlite:///var/personnel.db", description="Personnel event store URL.")
+    governance_url: str = Field(
+        "sqlite+aiosqlite:///var/governance.db", description="Governance event store URL.")
     readmodel_url: str = Field(
         "sqlite+aiosqlite:///var/readmodel.db", description="Read models and checkpoints URL.")
     pool_size: int = Field(10, description="Connection pool size (PostgreSQL).")
@@ -67,6 +69,8 @@ class GatewaySettings(BaseModel):
         10_000, description="/readyz fails when a projection is further behind than this.")
     personnel_url: str | None = Field(
         None, description="Base URL of the personnel service; unset = in-process.")
+    governance_url: str | None = Field(
+        None, description="Base URL of the governance service; unset = in-process.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
 
     def service_url(self, service: str) -> str | None:

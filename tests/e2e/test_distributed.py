@@ -11,6 +11,7 @@ import pytest
 from services.kernel.auth import TokenIssuer
 from tests.e2e.helpers import cadre_body, unit_body
 from tests.support.processes import ZugongProcess, free_port
+from zugong.runtime import SERVICES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -20,10 +21,10 @@ SECRET = "distributed-test-secret-0123456789abcdef"
 @pytest.fixture
 def distributed(kafka_broker, postgres_server, tmp_path):
     suffix = uuid.uuid4().hex[:8]
-    store_db, read_db = f"personnel_{suffix}", f"readmodel_{suffix}"
-    postgres_server.create_database(store_db)
+    read_db = f"readmodel_{suffix}"
     postgres_server.create_database(read_db)
-    service_port, gateway_port = free_port(), free_port()
+    gateway_port = free_port()
+    ports = {name: free_port() for name in SERVICES}
     env = {
         "ZUGONG_ENVIRONMENT": "production",
         "ZUGONG_AUTH__JWT_SECRET": SECRET,
@@ -33,23 +34,28 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         "ZUGONG_KAFKA__PARTITIONS": "2",
         "ZUGONG_KAFKA__TOPIC_PREFIX": f"e2e{suffix}",
         "ZUGONG_KAFKA__PROJECTOR_GROUP": f"projector-{suffix}",
-        "ZUGONG_DATABASE__PERSONNEL_URL": postgres_server.url(store_db),
         "ZUGONG_DATABASE__READMODEL_URL": postgres_server.url(read_db),
-        "ZUGONG_GATEWAY__PERSONNEL_URL": f"http://127.0.0.1:{service_port}",
         "ZUGONG_GATEWAY__PORT": str(gateway_port),
         "ZUGONG_GATEWAY__CONSISTENCY_TIMEOUT": "30",
     }
-    processes = [
-        ZugongProcess("personnel", ["serve", "personnel", "--port", str(service_port)], env, tmp_path),
-        ZugongProcess("relay", ["relay", "personnel"], env, tmp_path),
-        ZugongProcess("projector", ["projector"], env, tmp_path),
-        ZugongProcess("gateway", ["gateway"], env, tmp_path),
-    ]
+    # every registered service runs as its own process with its own database and relay
+    services, relays = [], []
+    for name, port in ports.items():
+        postgres_server.create_database(f"{name}_{suffix}")
+        env[f"ZUGONG_DATABASE__{name.upper()}_URL"] = postgres_server.url(f"{name}_{suffix}")
+        env[f"ZUGONG_GATEWAY__{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
+    for name, port in ports.items():
+        services.append(ZugongProcess(name, ["serve", name, "--port", str(port)], env, tmp_path))
+        relays.append(ZugongProcess(f"{name}-relay", ["relay", name], env, tmp_path))
+    gateway = ZugongProcess("gateway", ["gateway"], env, tmp_path)
+    processes = [*services, *relays, ZugongProcess("projector", ["projector"], env, tmp_path),
+                 gateway]
     for process in processes:
         process.start()
     try:
-        processes[0].wait_http(f"http://127.0.0.1:{service_port}/healthz")
-        processes[3].wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
+        for process, port in zip(services, ports.values(), strict=True):
+            process.wait_http(f"http://127.0.0.1:{port}/healthz")
+        gateway.wait_http(f"http://127.0.0.1:{gateway_port}/healthz")
         yield f"http://127.0.0.1:{gateway_port}", processes
     finally:
         for process in reversed(processes):
@@ -79,6 +85,13 @@ def test_recruit_and_read_back_through_separate_processes(distributed):
                           json={**cadre_body(unit_id), "national_id": "140624199204090000"})
         assert bad.status_code == 422
         assert bad.headers["content-type"] == "application/problem+json"
+
+        township = client.post("/api/v1/governance/townships",
+                               json={"code": "140624100", "name": "云中镇"})
+        assert township.status_code == 201, township.text
+        got = client.get("/api/v1/governance/townships/140624100",
+                         headers={"X-Consistency-Token": township.json()["consistency_token"]})
+        assert got.status_code == 200 and got.json()["name"] == "云中镇", got.text
 
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text

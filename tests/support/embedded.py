@@ -11,13 +11,13 @@ import httpx
 from services.kernel.auth import TokenIssuer
 from services.kernel.metrics import Metrics
 from services.kernel.settings import Settings
-from zugong.runtime import create_embedded_app
+from zugong.runtime import SERVICES, create_embedded_app
 
 
 def embedded_settings(var_dir: Path, **overrides) -> Settings:
     return Settings(
         environment="development", var_dir=var_dir,
-        database={"personnel_url": f"sqlite+aiosqlite:///{var_dir}/personnel.db",
+        database={**{f"{name}_url": f"sqlite+aiosqlite:///{var_dir}/{name}.db" for name in SERVICES},
                   "readmodel_url": f"sqlite+aiosqlite:///{var_dir}/readmodel.db"},
         **overrides)
 

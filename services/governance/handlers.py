@@ -1,0 +1,212 @@
+"""Governance command handlers: load, check scope, decide, append. Dependencies are arguments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from contracts import registry
+from contracts.api import governance as api
+from services.governance.domain.common import local_date, utc
+from services.governance.domain.geography import (
+    Community,
+    Compound,
+    InstitutionalRule,
+    Township,
+    Village,
+)
+from services.kernel.aggregate import Aggregate, Repository
+from services.kernel.auth import Forbidden
+from services.kernel.commands import CommandOutcome, Decision, execute_command
+from services.kernel.errors import DomainRuleViolation, NotFound
+from services.kernel.eventstore import CommandMetadata, EventStore
+from services.kernel.personal_data import PersonalDataVault
+
+__all__ = ["HANDLERS", "Actor", "GovernanceDeps"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends the command and what they may touch: ``township`` scopes a township operator
+    to its own records; ``county`` says the sender may send county-level commands."""
+
+    meta: CommandMetadata
+    township: str | None = None
+    county: bool = True
+    if_match: int | None = None
+
+    def sees(self, township_id: str | None) -> bool:
+        return self.township is None or township_id == self.township
+
+    def ensure_visible(self, township_id: str | None, what: str, record_id: str) -> None:
+        """A record of another township does not exist for a township operator."""
+        if not self.sees(township_id):
+            raise NotFound(f"{what} {record_id} does not exist")
+
+    def ensure_may_use(self, township_id: str | None, pointer: str) -> None:
+        if not self.sees(township_id):
+            raise Forbidden(f"a township operator of {self.township} may not act for "
+                            f"township {township_id}",
+                            errors=[{"pointer": pointer, "detail": "another township's record",
+                                     "code": "out_of_scope"}])
+
+    def ensure_county(self, what: str) -> None:
+        if self.township is not None or not self.county:
+            raise Forbidden(f"{what} is a county-level action")
+
+
+@dataclass
+class GovernanceDeps:
+    store: EventStore
+    vault: PersonalDataVault
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.townships = Repository(self.store, Township, registry)
+        self.villages = Repository(self.store, Village, registry)
+        self.communities = Repository(self.store, Community, registry)
+        self.compounds = Repository(self.store, Compound, registry)
+        self.rules = Repository(self.store, InstitutionalRule, registry)
+
+    def now(self) -> datetime:
+        return utc(self.clock())
+
+    def today(self) -> date:
+        return local_date(self.now())
+
+    async def get(self, repo: Repository, record_id: str, what: str, actor: Actor) -> Aggregate:
+        """The record named in the path, if it exists and the actor may see it (else 404)."""
+        record = await repo.get(record_id, what=what)
+        actor.ensure_visible(record.township_id, what, record_id)
+        return record
+
+    async def ref(self, repo: Repository, record_id: str, what: str, actor: Actor,
+                  pointer: str) -> Aggregate:
+        """A record named in the body: 422 if unknown, 403 if another township's."""
+        record = await repo.load(record_id)
+        if not record.exists:
+            raise DomainRuleViolation(f"{what} {record_id} does not exist", pointer=pointer,
+                                      code=f"unknown_{what.replace(' ', '_')}")
+        actor.ensure_may_use(record.township_id, pointer)
+        return record
+
+
+Handler = Callable[..., Awaitable[CommandOutcome]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(function: Handler) -> Handler:
+    HANDLERS[function.__name__] = function
+    return function
+
+
+async def _run(d: GovernanceDeps, actor: Actor, decide: Callable[[], Awaitable[Decision]],
+               ) -> CommandOutcome:
+    return await execute_command(d.store, decide, actor.meta, if_match=actor.if_match)
+
+
+async def _change(d: GovernanceDeps, actor: Actor, repo: Repository, record_id: str, what: str,
+                  change: Callable[[Aggregate], None]) -> CommandOutcome:
+    """The common shape: one existing record, in scope, changed by one domain method."""
+    async def decide() -> Decision:
+        record = await d.get(repo, record_id, what, actor)
+        change(record)
+        return Decision([record], record)
+
+    return await _run(d, actor, decide)
+
+
+# --- geography and township capacity -----------------------------------------------------------
+
+@handler
+async def register_township(d: GovernanceDeps, actor: Actor, body: api.RegisterTownship,
+                            ) -> CommandOutcome:
+    actor.ensure_county("registering a township")
+
+    async def decide() -> Decision:
+        township = await d.townships.load(body.code)
+        township.register(body.name, body.effective_on, d.today())
+        return Decision([township], township)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def set_up_party_building_office(d: GovernanceDeps, actor: Actor,
+                                       body: api.SetUpPartyBuildingOffice, township_id: str,
+                                       ) -> CommandOutcome:
+    return await _change(d, actor, d.townships, township_id, "township", lambda t: (
+        t.set_up_party_building_office(body.effective_on or d.today(), body.staff_count,
+                                       body.document_number, d.today())))
+
+
+@handler
+async def record_hires(d: GovernanceDeps, actor: Actor, body: api.RecordHires, township_id: str,
+                       ) -> CommandOutcome:
+    return await _change(d, actor, d.townships, township_id, "township", lambda t: (
+        t.record_hires(body.kind, body.count, body.effective_on or d.today(), body.note,
+                       d.today())))
+
+
+async def _township_ref(d: GovernanceDeps, actor: Actor, township_id: str) -> Township:
+    actor.ensure_may_use(township_id, "#/township_id")
+    return await d.ref(d.townships, township_id, "township", actor, "#/township_id")
+
+
+@handler
+async def register_village(d: GovernanceDeps, actor: Actor, body: api.RegisterVillage,
+                           ) -> CommandOutcome:
+    async def decide() -> Decision:
+        township = await _township_ref(d, actor, body.township_id)
+        village = await d.villages.load(body.code)
+        village.register(township, body.name)
+        return Decision([village], village)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_community(d: GovernanceDeps, actor: Actor, body: api.RegisterCommunity,
+                             ) -> CommandOutcome:
+    async def decide() -> Decision:
+        township = await _township_ref(d, actor, body.township_id)
+        community = await d.communities.load(body.code)
+        community.register(township, body.name)
+        return Decision([community], community)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_compound(d: GovernanceDeps, actor: Actor, body: api.RegisterCompound,
+                            ) -> CommandOutcome:
+    compound_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        community = await d.ref(d.communities, body.community_id, "community", actor,
+                                "#/community_id")
+        compound = await d.compounds.load(compound_id)
+        compound.register(community, body.name, body.households, body.effective_on, d.today())
+        return Decision([compound], compound)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def adopt_institutional_rule(d: GovernanceDeps, actor: Actor,
+                                   body: api.AdoptInstitutionalRule) -> CommandOutcome:
+    rule_id = str(uuid.uuid4())
+    if body.township_id is None:
+        actor.ensure_county("adopting a county-wide rule")
+
+    async def decide() -> Decision:
+        township = (await _township_ref(d, actor, body.township_id)
+                    if body.township_id is not None else None)
+        rule = await d.rules.load(rule_id)
+        rule.adopt(township, body.title, body.document_number, body.effective_on or d.today(),
+                   d.today())
+        return Decision([rule], rule)
+
+    return await _run(d, actor, decide)
