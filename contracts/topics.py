@@ -12,6 +12,8 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "community"): "zugong.governance.community",
     ("governance", "compound"): "zugong.governance.compound",
     ("governance", "institutional_rule"): "zugong.governance.institutional_rule",
+    ("governance", "sla_policy"): "zugong.governance.sla_policy",
+    ("governance", "complaint"): "zugong.governance.complaint",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

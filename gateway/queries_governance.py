@@ -7,7 +7,9 @@ township is 403; a list is always confined to the scope.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -15,12 +17,16 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.governance import DEFAULT_SLA_POLICY, SlaPolicy
 from gateway.queries import _decode_cursor, _encode_cursor
 from gateway.readmodels.governance import (
     communities,
+    complaint_dispatches,
+    complaints,
     compounds,
     hires,
     rules,
+    sla_policy,
     townships,
     villages,
 )
@@ -116,7 +122,362 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-class GovernanceQueries:
+# --- complaints ----------------------------------------------------------------------------------
+
+OPEN_CLOCK_STATES = ("dispatched", "signed", "return_requested")
+KPI_GROUPS = ("handling_unit", "community", "category", "township", "channel", "month", "all")
+
+
+class HandlingUnitView(BaseModel):
+    kind: str
+    id: str
+    name: str
+
+
+class Deadlines(BaseModel):
+    sign_for_due: datetime | None
+    response_due: datetime | None
+    resolve_due: datetime | None
+    paused: bool = Field(description="Clocks paused: a return was granted, re-dispatch pending.")
+
+
+class FollowUp(BaseModel):
+    at: datetime
+    resolved: bool
+    satisfaction: str
+
+
+class ComplaintView(BaseModel):
+    id: str
+    township_id: str
+    community_id: str
+    channel: str
+    category: str
+    urgency: str
+    description: str
+    contact_phone: str = Field(description="Masked unless the caller may read complainants' contacts.")
+    state: str
+    received_at: datetime
+    handling_unit: HandlingUnitView | None
+    dispatches: int
+    deadlines: Deadlines
+    signed_at: datetime | None
+    contacted_at: datetime | None
+    contacted_on_time: bool | None
+    result: str | None
+    result_at: datetime | None
+    result_on_time: bool | None
+    follow_up: FollowUp | None
+    closed_at: datetime | None
+    outcome: str | None
+    returns_requested: int
+    returns_granted: int
+    extensions_requested: int
+    extensions_granted: int
+    reopen_count: int
+    overdue: list[str] = Field(description="Deadlines passed without their step at `as_of`.")
+    overdue_flags: int = Field(description="Supervision flags (督办) recorded.")
+    version: int
+
+
+class Ratio(BaseModel):
+    numerator: int
+    denominator: int
+    rate: float | None = Field(description="numerator / denominator, 4 decimals; null if 0/0.")
+
+
+class KpiRow(BaseModel):
+    group: str = Field(description="The group's key (unit id, community id, category, month…).")
+    label: str
+    received: int
+    dispatched: int
+    completed: int
+    response_rate: Ratio
+    resolution_rate: Ratio
+    satisfaction_rate: Ratio
+    completion_rate: Ratio
+    on_time_completion_rate: Ratio
+    timely_sign_for_rate: Ratio
+    return_rate: Ratio
+    reopen_rate: Ratio
+
+
+class KpiReport(BaseModel):
+    group_by: str
+    period_from: date | None
+    period_to: date | None
+    as_of: datetime
+    formulas: dict[str, str] = Field(description="The formula of each rate, as applied.")
+    rows: list[KpiRow]
+    total: KpiRow
+
+
+@dataclass(frozen=True)
+class KpiFormulas:
+    """The configurable parts of the complaint KPIs (REFERENCE.md §2.4)."""
+
+    satisfied_ratings: frozenset[str] = field(
+        default_factory=lambda: frozenset({"satisfied", "basically_satisfied"}))
+    return_counts: str = "requested"  # or "granted"
+
+    def describe(self) -> dict[str, str]:
+        ratings = " + ".join(sorted(self.satisfied_ratings))
+        return {
+            "response_rate": "orders first contacted by the response deadline ÷ dispatched orders "
+                             "due for response (contacted, or deadline passed at as_of)",
+            "resolution_rate": "follow-ups rated resolved ÷ orders with a follow-up rating",
+            "satisfaction_rate": f"follow-ups rated {ratings} ÷ orders with a follow-up rating",
+            "completion_rate": "orders closed as completed ÷ dispatched orders",
+            "on_time_completion_rate": "completed orders whose last result was reported by the "
+                                       "result deadline ÷ completed orders",
+            "timely_sign_for_rate": "dispatches signed by their sign-for deadline ÷ dispatches due "
+                                    "for sign-for (signed, or deadline passed at as_of)",
+            "return_rate": f"dispatches with a return {self.return_counts} ÷ dispatches",
+            "reopen_rate": "completed orders reopened at least once ÷ completed orders",
+        }
+
+
+DEFAULT_KPI_FORMULAS = KpiFormulas()
+
+
+def _ratio(numerator: int, denominator: int) -> Ratio:
+    return Ratio(numerator=numerator, denominator=denominator,
+                 rate=round(numerator / denominator, 4) if denominator else None)
+
+
+def _effective(due: datetime | None, paused_since: datetime | None, as_of: datetime,
+               ) -> datetime | None:
+    """A deadline as it stands at ``as_of``: a paused clock moves it by the paused time."""
+    if due is None:
+        return None
+    due = _aware(due)
+    if paused_since is not None:
+        due += as_of - _aware(paused_since)
+    return due
+
+
+def overdue_at(row, as_of: datetime) -> list[str]:
+    """Deadlines of an open order that have passed at ``as_of`` without their step."""
+    if row.state not in OPEN_CLOCK_STATES:
+        return []
+    out = []
+    if row.state == "dispatched" and _aware(row.sign_for_due) < as_of:
+        out.append("sign_for")
+    if row.contacted_at is None and _aware(row.response_due) < as_of:
+        out.append("response")
+    if _aware(row.resolve_due) < as_of:
+        out.append("resolve")
+    return out
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.received = self.dispatched = self.completed = 0
+        self.response = [0, 0]
+        self.resolution = [0, 0]
+        self.satisfaction = [0, 0]
+        self.completion = [0, 0]
+        self.on_time = [0, 0]
+        self.sign_for = [0, 0]
+        self.returns = [0, 0]
+        self.reopen = [0, 0]
+
+    def order(self, row, as_of: datetime, formulas: KpiFormulas) -> None:
+        self.received += 1
+        if not row.dispatches:
+            return
+        self.dispatched += 1
+        self.completion[1] += 1
+        due = _effective(row.response_due, row.paused_since, as_of)
+        if row.contacted_at is not None or (due is not None and due < as_of):
+            self.response[1] += 1
+            self.response[0] += bool(row.contacted_on_time)
+        if row.satisfaction is not None:
+            self.resolution[1] += 1
+            self.satisfaction[1] += 1
+            self.resolution[0] += bool(row.resolved)
+            self.satisfaction[0] += row.satisfaction in formulas.satisfied_ratings
+        if row.state == "closed" and row.outcome == "completed":
+            self.completed += 1
+            self.completion[0] += 1
+            self.on_time[1] += 1
+            self.on_time[0] += bool(row.result_on_time)
+            self.reopen[1] += 1
+            self.reopen[0] += row.reopen_count > 0
+
+    def dispatch(self, row, as_of: datetime, formulas: KpiFormulas) -> None:
+        self.returns[1] += 1
+        if formulas.return_counts == "granted":
+            self.returns[0] += bool(row.return_granted)
+        else:
+            self.returns[0] += row.return_requested_at is not None
+        if row.signed_at is not None or _aware(row.sign_for_due) < as_of:
+            self.sign_for[1] += 1
+            self.sign_for[0] += bool(row.signed_on_time)
+
+    def row(self, group: str, label: str) -> KpiRow:
+        return KpiRow(
+            group=group, label=label, received=self.received, dispatched=self.dispatched,
+            completed=self.completed, response_rate=_ratio(*self.response),
+            resolution_rate=_ratio(*self.resolution), satisfaction_rate=_ratio(*self.satisfaction),
+            completion_rate=_ratio(*self.completion), on_time_completion_rate=_ratio(*self.on_time),
+            timely_sign_for_rate=_ratio(*self.sign_for), return_rate=_ratio(*self.returns),
+            reopen_rate=_ratio(*self.reopen))
+
+
+def _complaint_filters(query, table, scope_township: str | None, *, community_id=None,
+                       category=None, period_from=None, period_to=None):
+    c = table.c
+    if scope_township:
+        query = query.where(c.township_id == scope_township)
+    if community_id:
+        query = query.where(complaints.c.community_id == community_id)
+    if category:
+        query = query.where(complaints.c.category == category)
+    if period_from:
+        query = query.where(complaints.c.received_on >= period_from)
+    if period_to:
+        query = query.where(complaints.c.received_on <= period_to)
+    return query
+
+
+class _ComplaintQueries:
+    """Mixed into GovernanceQueries."""
+
+    def _complaint(self, row, reveal: bool, as_of: datetime) -> ComplaintView:
+        phone = self._unseal(row.phone_sealed) if reveal else None
+        unit = (HandlingUnitView(kind=row.unit_kind, id=row.unit_id, name=row.unit_name)
+                if row.unit_id else None)
+        follow_up = (FollowUp(at=_aware(row.followed_up_at), resolved=row.resolved,
+                              satisfaction=row.satisfaction) if row.satisfaction else None)
+        paused = row.paused_since is not None and row.state == "received"
+        return ComplaintView(
+            id=row.complaint_id, township_id=row.township_id, community_id=row.community_id,
+            channel=row.channel, category=row.category, urgency=row.urgency,
+            description=row.description, contact_phone=phone or row.phone_masked,
+            state=row.state, received_at=_aware(row.received_at), handling_unit=unit,
+            dispatches=row.dispatches, deadlines=Deadlines(
+                sign_for_due=_aware(row.sign_for_due) if row.state == "dispatched" else None,
+                response_due=_effective(row.response_due, row.paused_since if paused else None,
+                                        as_of),
+                resolve_due=_effective(row.resolve_due, row.paused_since if paused else None,
+                                       as_of), paused=paused),
+            signed_at=_aware(row.signed_at), contacted_at=_aware(row.contacted_at),
+            contacted_on_time=row.contacted_on_time, result=row.result,
+            result_at=_aware(row.result_at), result_on_time=row.result_on_time,
+            follow_up=follow_up, closed_at=_aware(row.closed_at), outcome=row.outcome,
+            returns_requested=row.returns_requested, returns_granted=row.returns_granted,
+            extensions_requested=row.extensions_requested,
+            extensions_granted=row.extensions_granted, reopen_count=row.reopen_count,
+            overdue=overdue_at(row, as_of), overdue_flags=row.overdue_flags, version=row.version)
+
+    def _as_of(self, as_of: datetime | None) -> datetime:
+        return (as_of or self.clock()).astimezone(UTC)
+
+    async def complaint(self, complaint_id: str, scope: str | None, reveal: bool,
+                        as_of: datetime | None = None) -> ComplaintView:
+        row = await self._one(complaints, "complaint_id", complaint_id, scope, "complaint")
+        return self._complaint(row, reveal, self._as_of(as_of))
+
+    async def complaints(self, scope: str | None, *, township_id: str | None = None,
+                         community_id: str | None = None, unit_id: str | None = None,
+                         category: str | None = None, state: str | None = None,
+                         overdue: bool | None = None, period_from: date | None = None,
+                         period_to: date | None = None, as_of: datetime | None = None,
+                         reveal: bool, limit: int, cursor: str | None) -> Page:
+        as_of = self._as_of(as_of)
+        c = complaints.c
+        township = self._township_filter(scope, township_id)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+        query = _complaint_filters(sa.select(complaints), complaints, township,
+                                   community_id=community_id, category=category,
+                                   period_from=period_from, period_to=period_to)
+        if unit_id:
+            query = query.where(c.unit_id == unit_id)
+        if state:
+            query = query.where(c.state == state)
+        if overdue is not None:
+            passed = sa.and_(c.state.in_(OPEN_CLOCK_STATES), sa.or_(
+                sa.and_(c.state == "dispatched", c.sign_for_due < as_of),
+                sa.and_(c.contacted_at.is_(None), c.response_due < as_of),
+                c.resolve_due < as_of))
+            query = query.where(passed if overdue else sa.not_(passed))
+        return await self._page(query, c.received_at, c.complaint_id, limit, cursor,
+                                lambda r: self._complaint(r, reveal, as_of))
+
+    async def complaint_kpis(self, scope: str | None, *, group_by: str,
+                             township_id: str | None = None, community_id: str | None = None,
+                             category: str | None = None, period_from: date | None = None,
+                             period_to: date | None = None, as_of: datetime | None = None,
+                             formulas: KpiFormulas = DEFAULT_KPI_FORMULAS) -> KpiReport:
+        """KPIs of the orders received in the period (local dates), grouped. Unit-level rates
+        (sign-for, returns) count dispatches per unit; the others count orders by their
+        current handling unit."""
+        as_of = self._as_of(as_of)
+        township = self._township_filter(scope, township_id)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+        orders = _complaint_filters(sa.select(complaints), complaints, township,
+                                    community_id=community_id, category=category,
+                                    period_from=period_from, period_to=period_to)
+        d = complaint_dispatches.c
+        dispatch_rows = _complaint_filters(
+            sa.select(complaint_dispatches, complaints.c.community_id, complaints.c.category,
+                      complaints.c.channel, complaints.c.received_on).select_from(
+                complaint_dispatches.join(complaints, complaints.c.complaint_id == d.complaint_id)),
+            complaint_dispatches, township, community_id=community_id, category=category,
+            period_from=period_from, period_to=period_to)
+        async with self.engine.connect() as conn:
+            order_rows = (await conn.execute(orders)).all()
+            dispatch_list = (await conn.execute(dispatch_rows)).all()
+            names = await self._group_names(conn, group_by)
+        groups: dict[str, _Tally] = defaultdict(_Tally)
+        total = _Tally()
+        key = _GROUP_KEY[group_by]
+        for row in order_rows:
+            group = key(row)
+            if group is not None:
+                groups[group].order(row, as_of, formulas)
+            total.order(row, as_of, formulas)
+        for row in dispatch_list:
+            groups[key(row)].dispatch(row, as_of, formulas)
+            total.dispatch(row, as_of, formulas)
+        rows = [tally.row(group, names.get(group, group)) for group, tally in sorted(groups.items())]
+        return KpiReport(group_by=group_by, period_from=period_from, period_to=period_to,
+                         as_of=as_of, formulas=formulas.describe(), rows=rows,
+                         total=total.row("all", "all"))
+
+    async def _group_names(self, conn, group_by: str) -> dict[str, str]:
+        if group_by == "community":
+            return {r.community_id: r.name for r in await conn.execute(
+                sa.select(communities.c.community_id, communities.c.name))}
+        if group_by == "township":
+            return {r.township_id: r.name for r in await conn.execute(
+                sa.select(townships.c.township_id, townships.c.name))}
+        if group_by == "handling_unit":
+            return {r.unit_id: r.unit_name for r in await conn.execute(
+                sa.select(complaint_dispatches.c.unit_id, complaint_dispatches.c.unit_name))}
+        return {}
+
+    async def sla_policy(self) -> SlaPolicy:
+        async with self.engine.connect() as conn:
+            stored = await conn.scalar(sa.select(sla_policy.c.policy))
+        return SlaPolicy.model_validate(stored) if stored else DEFAULT_SLA_POLICY
+
+
+_GROUP_KEY: dict[str, Callable[[Any], str | None]] = {
+    "handling_unit": lambda r: r.unit_id,
+    "community": lambda r: r.community_id,
+    "category": lambda r: r.category,
+    "township": lambda r: r.township_id,
+    "channel": lambda r: r.channel,
+    "month": lambda r: r.received_on.strftime("%Y-%m"),
+    "all": lambda r: "all",
+}
+
+
+class GovernanceQueries(_ComplaintQueries):
     def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine

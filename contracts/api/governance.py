@@ -12,22 +12,44 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.api.personnel import CommandAccepted
-from contracts.governance import HireKind
+from contracts.governance import (
+    ComplaintCategory,
+    ComplaintChannel,
+    Duration,
+    HandlingUnit,
+    HireKind,
+    Satisfaction,
+    SlaPolicy,
+    Urgency,
+)
 
 __all__ = [
     "COMMANDS",
     "AdoptInstitutionalRule",
+    "CloseComplaint",
     "CommandAccepted",
     "CommandRoute",
+    "DecideExtension",
+    "DecideReturn",
+    "DispatchComplaint",
+    "ReceiveComplaint",
+    "RecordFirstContact",
+    "RecordFollowUp",
     "RecordHires",
     "RegisterCommunity",
     "RegisterCompound",
     "RegisterTownship",
     "RegisterVillage",
+    "ReopenComplaint",
+    "ReportResult",
+    "RequestExtension",
+    "RequestReturn",
+    "SetSlaPolicy",
     "SetUpPartyBuildingOffice",
+    "SignForComplaint",
 ]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -116,6 +138,150 @@ class AdoptInstitutionalRule(BaseModel):
     effective_on: date | None = Field(None, description="Date it takes effect; default today.")
 
 
+# --- SLA policy and citizen complaints ---------------------------------------------------------
+
+At = Field(None, description="When it happened (with a time zone); default now. May be "
+           "backdated, never before the order's previous step nor ahead of the clock.")
+
+
+class SetSlaPolicy(SlaPolicy):
+    """Replace the SLA policy. Every urgency needs a rule for any category (category null);
+    each alert level needs one rule. Complaints dispatched and alerts raised later use it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "complaint_rules": [
+            {"urgency": "normal", "sign_for": {"amount": 4, "unit": "hours"},
+             "response": {"amount": 24, "unit": "hours"}, "resolve": {"amount": 7, "unit": "days"}},
+            {"category": "consultation", "urgency": "normal",
+             "sign_for": {"amount": 4, "unit": "hours"}, "response": {"amount": 1, "unit": "days"},
+             "resolve": {"amount": 3, "unit": "working_days"}}],
+        "alert_rules": [{"level": "critical", "acknowledge": {"amount": 5, "unit": "minutes"},
+                         "resolve": {"amount": 1, "unit": "hours"}}],
+        "calendar": {"holidays": ["2024-10-01"], "extra_working_days": ["2024-10-12"]}}]})
+
+
+class ReceiveComplaint(BaseModel):
+    """Receive a citizen's demand (受理). The phone is sealed before it is recorded."""
+
+    model_config = _examples({"channel": "hotline", "category": "complaint", "urgency": "normal",
+                              "community_id": "140624100001", "description": "小区路灯不亮",
+                              "contact_phone": "13912345678"})
+
+    channel: ComplaintChannel
+    category: ComplaintCategory
+    urgency: Urgency = "normal"
+    community_id: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=4000)
+    contact_phone: str = Field(min_length=7, max_length=20, description="Mobile or landline.")
+    at: AwareDatetime | None = At
+
+
+class DispatchComplaint(BaseModel):
+    """Dispatch (派单) to a handling unit: the complaint's own township, or a county department.
+    The first dispatch starts the clocks; after a granted return the paused time is added."""
+
+    model_config = _examples({"handling_unit": {"kind": "township", "id": "140624100",
+                                                "name": "云中镇"}})
+
+    handling_unit: HandlingUnit
+    at: AwareDatetime | None = At
+
+
+class SignForComplaint(BaseModel):
+    """The handling unit signs for the order (签收)."""
+
+    model_config = _examples({})
+
+    at: AwareDatetime | None = At
+
+
+class RequestReturn(BaseModel):
+    """The handling unit asks to return the order (退单)."""
+
+    model_config = _examples({"reason": "属县供水公司职责"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class DecideReturn(BaseModel):
+    """Grant (clocks pause until re-dispatch) or refuse (the unit keeps it) a return."""
+
+    model_config = _examples({"granted": True, "note": "改派县水务局"})
+
+    granted: bool
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class RequestExtension(BaseModel):
+    """Ask, before the result deadline, for more time (延期)."""
+
+    model_config = _examples({"requested": {"amount": 5, "unit": "working_days"},
+                              "reason": "需协调物业公司"})
+
+    requested: Duration
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class DecideExtension(BaseModel):
+    """Grant (the requested time, or `duration`) or refuse an extension."""
+
+    model_config = _examples({"granted": True})
+
+    granted: bool
+    duration: Duration | None = Field(None, description="Time granted; default as requested.")
+    at: AwareDatetime | None = At
+
+
+class RecordFirstContact(BaseModel):
+    """The handling unit first contacted the citizen (响应)."""
+
+    model_config = _examples({})
+
+    at: AwareDatetime | None = At
+
+
+class ReportResult(BaseModel):
+    """The handling unit reports the result (反馈); the citizen must have been contacted."""
+
+    model_config = _examples({"result": "已更换路灯"})
+
+    result: str = Field(min_length=1, max_length=4000)
+    at: AwareDatetime | None = At
+
+
+class RecordFollowUp(BaseModel):
+    """The centre's call back to the citizen (回访)."""
+
+    model_config = _examples({"resolved": True, "satisfaction": "satisfied"})
+
+    resolved: bool
+    satisfaction: Satisfaction
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class ReopenComplaint(BaseModel):
+    """Send the order back to its unit (重办) with a new result deadline."""
+
+    model_config = _examples({"reason": "群众反映问题未解决"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class CloseComplaint(BaseModel):
+    """Close: `completed` after a result; `not_accepted` or `duplicate` before any dispatch."""
+
+    model_config = _examples({"outcome": "completed"})
+
+    outcome: Literal["completed", "not_accepted", "duplicate"] | None = None
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
 # --- the route table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -147,4 +313,27 @@ COMMANDS: list[CommandRoute] = [
                  "Register a residential compound"),
     CommandRoute("adopt_institutional_rule", "/institutional-rules", AdoptInstitutionalRule,
                  "township", "/institutional-rules/{id}", "Record an adopted institutional rule"),
+    CommandRoute("set_sla_policy", "/sla-policy", SetSlaPolicy, "county", "/sla-policy",
+                 "Set the SLA policy (complaints, alerts, working days)"),
+    CommandRoute("receive_complaint", "/complaints", ReceiveComplaint, "county",
+                 "/complaints/{id}", "Receive a citizen's demand"),
+    *[CommandRoute(name, f"/complaints/{{complaint_id}}/{segment}", body, level,
+                   "/complaints/{id}", summary) for name, segment, body, level, summary in [
+        ("dispatch_complaint", "dispatch", DispatchComplaint, "county", "Dispatch to a unit"),
+        ("sign_for_complaint", "sign-for", SignForComplaint, "township", "Sign for the order"),
+        ("request_return", "return-requests", RequestReturn, "township", "Ask to return it"),
+        ("decide_return", "return-decisions", DecideReturn, "county", "Decide a return"),
+        ("request_extension", "extension-requests", RequestExtension, "township",
+         "Ask for more time"),
+        ("decide_extension", "extension-decisions", DecideExtension, "county",
+         "Decide an extension"),
+        ("record_first_contact", "first-contact", RecordFirstContact, "township",
+         "Record the first contact with the citizen"),
+        ("report_result", "result", ReportResult, "township", "Report the result"),
+        ("record_follow_up", "follow-up", RecordFollowUp, "county", "Record the follow-up call"),
+        ("reopen_complaint", "reopen", ReopenComplaint, "county", "Reopen (重办)"),
+        ("close_complaint", "close", CloseComplaint, "county", "Close the order"),
+        ("flag_overdue_complaint", "overdue-flags", None, "county",
+         "Flag the order's passed deadlines for supervision (督办), on the service clock"),
+    ]],
 ]

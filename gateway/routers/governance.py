@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import inspect
 import re
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from contracts.api.governance import COMMANDS, CommandAccepted, CommandRoute
+from contracts.governance import SlaPolicy
 from gateway.context import ContextDep, GatewayContext
 from gateway.queries_governance import (
+    KPI_GROUPS,
     CapacityOverview,
     CommunityView,
+    ComplaintView,
     CompoundView,
+    KpiFormulas,
+    KpiReport,
     Page,
     RuleView,
     TownshipView,
@@ -191,3 +196,83 @@ async def list_rules(response: Response, principal: Reader, ctx: ContextDep,
                      cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None):
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.rules(scope_of(principal), township_id, limit, cursor)
+
+
+# --- SLA policy and complaints -------------------------------------------------------------------
+
+PeriodFrom = Annotated[date | None, Query(alias="from", description="Received on or after (local date).")]
+PeriodTo = Annotated[date | None, Query(alias="to", description="Received on or before (local date).")]
+AsOf = Annotated[datetime | None, Query(
+    description="The instant clocks are read at (overdue, due for response); default now.")]
+CommunityFilter = Annotated[str | None, Query(max_length=40, description="Only this community.")]
+Category = Annotated[Literal["consultation", "help", "complaint", "report", "suggestion"] | None,
+                     Query()]
+
+
+@router.get("/sla-policy", response_model=SlaPolicy, responses=_PROBLEMS,
+            operation_id="governance_get_sla_policy")
+async def get_sla_policy(response: Response, principal: Reader, ctx: ContextDep,
+                         consistency_token: ConsistencyTokenHeader = None):
+    """The SLA policy in force (the defaults of REFERENCE.md §2.3 until one is set)."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.sla_policy()
+
+
+@router.get("/complaints/kpis", response_model=KpiReport, responses=_PROBLEMS,
+            operation_id="governance_complaint_kpis")
+async def complaint_kpis(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[KPI_GROUPS], Query()] = "handling_unit",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, community_id: CommunityFilter = None,
+    category: Category = None, period_from: PeriodFrom = None, period_to: PeriodTo = None,
+    as_of: AsOf = None,
+    satisfied_ratings: Annotated[list[Literal["satisfied", "basically_satisfied", "dissatisfied"]] | None,
+                                 Query(description="Ratings counted as satisfied; default "
+                                       "satisfied and basically_satisfied.")] = None,
+    return_counts: Annotated[Literal["requested", "granted"], Query(
+        description="Count returns asked for, or only those granted.")] = "requested",
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """响应率 / 解决率 / 满意率, completion, on-time completion, timely sign-for, return and reopen
+    rates of the orders received in the period, with numerators and denominators."""
+    await _fresh(ctx, response, consistency_token)
+    formulas = KpiFormulas(
+        satisfied_ratings=frozenset(satisfied_ratings or ("satisfied", "basically_satisfied")),
+        return_counts=return_counts)
+    return await ctx.governance.complaint_kpis(
+        scope_of(principal), group_by=group_by, township_id=township_id,
+        community_id=community_id, category=category, period_from=period_from,
+        period_to=period_to, as_of=as_of, formulas=formulas)
+
+
+@router.get("/complaints", response_model=Page[ComplaintView], responses=_PROBLEMS,
+            operation_id="governance_list_complaints")
+async def list_complaints(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    community_id: CommunityFilter = None,
+    handling_unit_id: Annotated[str | None, Query(max_length=100)] = None,
+    category: Category = None,
+    state: Annotated[Literal["received", "dispatched", "signed", "return_requested",
+                             "result_reported", "followed_up", "closed"] | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="Only orders with a passed deadline "
+                                          "(true) or none (false) at `as_of`.")] = None,
+    period_from: PeriodFrom = None, period_to: PeriodTo = None, as_of: AsOf = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.complaints(
+        scope_of(principal), township_id=township_id, community_id=community_id,
+        unit_id=handling_unit_id, category=category, state=state, overdue=overdue,
+        period_from=period_from, period_to=period_to, as_of=as_of,
+        reveal=principal.has(Permission.COMPLAINT_CONTACT_READ), limit=limit, cursor=cursor)
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintView, responses=_PROBLEMS,
+            operation_id="governance_get_complaint")
+async def get_complaint(complaint_id: str, response: Response, principal: Reader,
+                        ctx: ContextDep, as_of: AsOf = None,
+                        consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.complaint(
+        complaint_id, scope_of(principal), principal.has(Permission.COMPLAINT_CONTACT_READ), as_of)

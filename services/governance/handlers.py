@@ -9,7 +9,9 @@ from datetime import date, datetime
 
 from contracts import registry
 from contracts.api import governance as api
+from contracts.governance import SlaPolicy
 from services.governance.domain.common import local_date, utc
+from services.governance.domain.complaint import Complaint
 from services.governance.domain.geography import (
     Community,
     Compound,
@@ -17,6 +19,8 @@ from services.governance.domain.geography import (
     Township,
     Village,
 )
+from services.governance.domain.phone import normalise_phone
+from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
 from services.kernel.aggregate import Aggregate, Repository
 from services.kernel.auth import Forbidden
 from services.kernel.commands import CommandOutcome, Decision, execute_command
@@ -69,6 +73,8 @@ class GovernanceDeps:
         self.communities = Repository(self.store, Community, registry)
         self.compounds = Repository(self.store, Compound, registry)
         self.rules = Repository(self.store, InstitutionalRule, registry)
+        self.policies = Repository(self.store, SlaPolicyRecord, registry)
+        self.complaints = Repository(self.store, Complaint, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -210,3 +216,158 @@ async def adopt_institutional_rule(d: GovernanceDeps, actor: Actor,
         return Decision([rule], rule)
 
     return await _run(d, actor, decide)
+
+
+# --- SLA policy and citizen complaints ---------------------------------------------------------
+
+@handler
+async def set_sla_policy(d: GovernanceDeps, actor: Actor, body: api.SetSlaPolicy,
+                         ) -> CommandOutcome:
+    actor.ensure_county("setting the SLA policy")
+    policy = SlaPolicy.model_validate(body.model_dump())
+
+    async def decide() -> Decision:
+        record = await d.policies.load(POLICY_ID)
+        record.set(policy, d.now(), d.now())
+        return Decision([record], record)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def receive_complaint(d: GovernanceDeps, actor: Actor, body: api.ReceiveComplaint,
+                            ) -> CommandOutcome:
+    try:
+        phone = normalise_phone(body.contact_phone)
+    except ValueError as error:
+        raise DomainRuleViolation(f"contact_phone: {error}", pointer="#/contact_phone",
+                                  code="phone") from None
+    sealed = d.vault.seal("phone", phone)
+    complaint_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        community = await d.ref(d.communities, body.community_id, "community", actor,
+                                "#/community_id")
+        complaint = await d.complaints.load(complaint_id)
+        complaint.receive(
+            township_id=community.township_id, community_id=community.id, channel=body.channel,
+            category=body.category, urgency=body.urgency, description=body.description,
+            contact_phone=sealed, at=body.at or d.now(), now=d.now())
+        return Decision([complaint], complaint)
+
+    return await _run(d, actor, decide)
+
+
+async def _policy(d: GovernanceDeps) -> SlaPolicy:
+    return (await d.policies.load(POLICY_ID)).current
+
+
+def _unit_acts(actor: Actor, complaint: Complaint) -> None:
+    """Handling-unit steps: a township operator acts only on orders its township handles."""
+    unit = complaint.unit
+    if actor.township is not None and (unit is None or unit.kind != "township"
+                                       or unit.id != actor.township):
+        raise Forbidden(f"complaint {complaint.id} is handled by "
+                        f"{unit.name if unit else 'no unit yet'}, not by township {actor.township}")
+
+
+def _complaint_step(step: Callable[[Complaint, GovernanceDeps, SlaPolicy], None], *,
+                    unit_step: bool = False, needs_policy: bool = False):
+    async def run(d: GovernanceDeps, actor: Actor, complaint_id: str) -> CommandOutcome:
+        async def decide() -> Decision:
+            complaint = await d.get(d.complaints, complaint_id, "complaint", actor)
+            if unit_step:
+                _unit_acts(actor, complaint)
+            policy = await _policy(d) if needs_policy else None
+            step(complaint, d, policy)
+            return Decision([complaint], complaint)
+
+        return await _run(d, actor, decide)
+    return run
+
+
+@handler
+async def dispatch_complaint(d: GovernanceDeps, actor: Actor, body: api.DispatchComplaint,
+                             complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.dispatch(
+        body.handling_unit, p, body.at or d.now(), d.now()), needs_policy=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def sign_for_complaint(d: GovernanceDeps, actor: Actor, body: api.SignForComplaint,
+                             complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.sign_for(body.at or d.now(), d.now()),
+                                 unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def request_return(d: GovernanceDeps, actor: Actor, body: api.RequestReturn,
+                         complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.request_return(
+        body.reason, body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def decide_return(d: GovernanceDeps, actor: Actor, body: api.DecideReturn,
+                        complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.decide_return(
+        body.granted, body.note, body.at or d.now(), d.now()))(d, actor, complaint_id)
+
+
+@handler
+async def request_extension(d: GovernanceDeps, actor: Actor, body: api.RequestExtension,
+                            complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.request_extension(
+        body.requested, body.reason, body.at or d.now(), d.now()), unit_step=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def decide_extension(d: GovernanceDeps, actor: Actor, body: api.DecideExtension,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.decide_extension(
+        body.granted, body.duration, p, body.at or d.now(), d.now()), needs_policy=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def record_first_contact(d: GovernanceDeps, actor: Actor, body: api.RecordFirstContact,
+                               complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.record_first_contact(
+        body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def report_result(d: GovernanceDeps, actor: Actor, body: api.ReportResult,
+                        complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.report_result(
+        body.result, body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def record_follow_up(d: GovernanceDeps, actor: Actor, body: api.RecordFollowUp,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.record_follow_up(
+        body.resolved, body.satisfaction, body.note, body.at or d.now(), d.now()))(
+        d, actor, complaint_id)
+
+
+@handler
+async def reopen_complaint(d: GovernanceDeps, actor: Actor, body: api.ReopenComplaint,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.reopen(
+        body.reason, p, body.at or d.now(), d.now()), needs_policy=True)(d, actor, complaint_id)
+
+
+@handler
+async def close_complaint(d: GovernanceDeps, actor: Actor, body: api.CloseComplaint,
+                          complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.close(
+        body.outcome, body.note, body.at or d.now(), d.now()))(d, actor, complaint_id)
+
+
+@handler
+async def flag_overdue_complaint(d: GovernanceDeps, actor: Actor, complaint_id: str,
+                                 ) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.flag_overdue(d.now()))(d, actor, complaint_id)
