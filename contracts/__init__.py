@@ -1,5 +1,6 @@
 """Zugong's public event language: envelope, event models, topics. Pydantic only."""
 
+import contracts.governance  # noqa: F401  (registers the governance events)
 from contracts import (
     personnel,  # noqa: F401  (registers the personnel events)
     talent,  # noqa: F401  (registers the talent events)

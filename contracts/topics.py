@@ -15,6 +15,13 @@ TOPICS: dict[tuple[str, str], str] = {
     ("training", "trainee"): "zugong.training.trainee",
     ("training", "mass_event"): "zugong.training.mass_event",
     ("training", "study_campaign"): "zugong.training.study_campaign",
+    ("governance", "township"): "zugong.governance.township",
+    ("governance", "village"): "zugong.governance.village",
+    ("governance", "community"): "zugong.governance.community",
+    ("governance", "compound"): "zugong.governance.compound",
+    ("governance", "institutional_rule"): "zugong.governance.institutional_rule",
+    ("governance", "sla_policy"): "zugong.governance.sla_policy",
+    ("governance", "complaint"): "zugong.governance.complaint",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -66,7 +66,8 @@ def run(
 @app.command()
 def token(
     role: Annotated[str, typer.Option(
-        help="admin | personnel_officer | training_officer | operator | viewer")] = "admin",
+        help="A role: admin, personnel_officer, training_officer, talent_officer, "
+        "governance_officer, township_operator, operator, viewer.")] = "admin",
     subject: Annotated[str, typer.Option(help="Who the token names (sub).")] = "dev-user",
     township: Annotated[str | None, typer.Option(help="Township claim (operators).")] = None,
     ttl_hours: Annotated[int, typer.Option(help="Validity in hours.")] = 24 * 30,
@@ -89,7 +90,8 @@ def token(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="Service to run: personnel | training.")],
+    service: Annotated[str, typer.Argument(
+        help="Service to run: personnel, training, talent, governance.")],
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8101,
 ) -> None:

@@ -20,9 +20,11 @@ from starlette.responses import Response
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
+from gateway.readmodels.governance import GovernanceProjection
 from gateway.readmodels.personnel import PersonnelProjection
 from gateway.readmodels.talent import TalentProjection
 from gateway.readmodels.training import TrainingProjection
+from services.governance import bootstrap as governance_bootstrap
 from services.kernel.auth import token_verifier
 from services.kernel.db import create_engine
 from services.kernel.eventstore import EventStore
@@ -50,11 +52,11 @@ __all__ = [
 
 log = get_logger("zugong.runtime")
 
-PROJECTIONS = (PersonnelProjection, TalentProjection, TrainingProjection)
+PROJECTIONS = (PersonnelProjection, TrainingProjection, TalentProjection, GovernanceProjection)
 """Every read-model projection the gateway serves from; the projector feeds all of them."""
 
-SERVICES = {"personnel": personnel_bootstrap, "talent": talent_bootstrap,
-            "training": training_bootstrap}
+SERVICES = {"personnel": personnel_bootstrap, "training": training_bootstrap,
+            "talent": talent_bootstrap, "governance": governance_bootstrap}
 """Every service: its bootstrap module exposes ``build_store(settings, metrics)`` and
 ``create_app(settings, *, metrics, store=None)``; the settings carry
 ``database.<name>_url`` and ``gateway.<name>_url``. A service that consumes other services'

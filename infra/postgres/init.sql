@@ -2,3 +2,4 @@
 CREATE DATABASE readmodel OWNER zugong;
 CREATE DATABASE talent OWNER zugong;
 CREATE DATABASE training OWNER zugong;
+CREATE DATABASE governance OWNER zugong;

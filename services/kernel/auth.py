@@ -31,6 +31,10 @@ class Permission(StrEnum):
     TALENT_WRITE = "talent:write"
     TRAINING_READ = "training:read"
     TRAINING_WRITE = "training:write"
+    GOVERNANCE_READ = "governance:read"
+    GOVERNANCE_WRITE = "governance:write"
+    GOVERNANCE_ADMINISTER = "governance:administer"
+    COMPLAINT_CONTACT_READ = "complaint_contact:read"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -42,7 +46,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ}),
     "operator": frozenset({Permission.PERSONNEL_READ}),
     "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ,
-                         Permission.TALENT_READ}),
+                         Permission.TALENT_READ, Permission.GOVERNANCE_READ}),
+    "governance_officer": frozenset({
+        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.GOVERNANCE_ADMINISTER,
+        Permission.COMPLAINT_CONTACT_READ}),
+    # scoped by the token's `township` claim to that township's records
+    "township_operator": frozenset({
+        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.COMPLAINT_CONTACT_READ}),
 }
 
 

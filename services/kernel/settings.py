@@ -33,6 +33,8 @@ class DatabaseSettings(BaseModel):
         "sqlite+aiosqlite:///var/personnel.db", description="Personnel event store URL.")
     talent_url: str = Field(
         "sqlite+aiosqlite:///var/talent.db", description="Talent event store URL.")
+    governance_url: str = Field(
+        "sqlite+aiosqlite:///var/governance.db", description="Governance event store URL.")
     readmodel_url: str = Field(
         "sqlite+aiosqlite:///var/readmodel.db", description="Read models and checkpoints URL.")
     training_url: str = Field(
@@ -91,6 +93,8 @@ class GatewaySettings(BaseModel):
         default_factory=lambda: {"section": HourRequirement(hours=90, years=1),
                                  "county": HourRequirement(hours=550, years=5)},
         description="Credit hours (学时) each cadre level must reach, and over how many years.")
+    governance_url: str | None = Field(
+        None, description="Base URL of the governance service; unset = in-process.")
     cors_origins: list[str] = Field(default_factory=list, description="Allowed CORS origins.")
 
     def service_url(self, service: str) -> str | None:

@@ -14,7 +14,8 @@ from services.kernel.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
-COMPONENTS = {"kafka", "postgres", "personnel", "personnel-relay", "projector", "gateway"}
+COMPONENTS = {"kafka", "postgres", "personnel", "personnel-relay", "projector", "gateway",
+              "governance", "governance-relay"}
 
 
 def compose() -> dict:

@@ -1,0 +1,339 @@
+"""Command bodies of the governance service (``/api/v1/governance/...``) and its route table.
+
+``COMMANDS`` is the one list of command routes: the service binds a handler to each and the
+gateway forwards each, so the two cannot drift apart. ``level`` says who may send it:
+``township`` commands need ``governance:write`` and a township operator may send them only for
+records of its own township; ``county`` commands need ``governance:administer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contracts.api.personnel import CommandAccepted
+from contracts.governance import (
+    ComplaintCategory,
+    ComplaintChannel,
+    Duration,
+    HandlingUnit,
+    HireKind,
+    Satisfaction,
+    SlaPolicy,
+    Urgency,
+)
+
+__all__ = [
+    "COMMANDS",
+    "AdoptInstitutionalRule",
+    "CloseComplaint",
+    "CommandAccepted",
+    "CommandRoute",
+    "DecideExtension",
+    "DecideReturn",
+    "DispatchComplaint",
+    "ReceiveComplaint",
+    "RecordFirstContact",
+    "RecordFollowUp",
+    "RecordHires",
+    "RegisterCommunity",
+    "RegisterCompound",
+    "RegisterTownship",
+    "RegisterVillage",
+    "ReopenComplaint",
+    "ReportResult",
+    "RequestExtension",
+    "RequestReturn",
+    "SetSlaPolicy",
+    "SetUpPartyBuildingOffice",
+    "SignForComplaint",
+]
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
+Code = Field(pattern=CODE, description="Administrative code, also the record's id.")
+
+
+def _examples(*examples: dict) -> ConfigDict:
+    return ConfigDict(**_STRICT, json_schema_extra={"examples": list(examples)})
+
+
+# --- geography and township capacity -----------------------------------------------------------
+
+class RegisterTownship(BaseModel):
+    """Register a township; its code becomes its id and the value of operators' `township` claim."""
+
+    model_config = _examples({"code": "140624100", "name": "云中镇"})
+
+    code: str = Code
+    name: str = Field(min_length=1, max_length=100)
+    effective_on: date | None = Field(None, description="Date established; omit if it predates us.")
+
+
+class RegisterVillage(BaseModel):
+    """Register a village of a township."""
+
+    model_config = _examples({"code": "140624100201", "township_id": "140624100", "name": "东关村"})
+
+    code: str = Code
+    township_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class RegisterCommunity(BaseModel):
+    """Register a community of a township."""
+
+    model_config = _examples({"code": "140624100001", "township_id": "140624100", "name": "仁和社区"})
+
+    code: str = Code
+    township_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class RegisterCompound(BaseModel):
+    """Register a residential compound of a community."""
+
+    model_config = _examples({"community_id": "140624100001", "name": "仁和小区", "households": 640})
+
+    community_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    households: int = Field(ge=0, le=100_000)
+    effective_on: date | None = Field(None, description="Hand-over date; omit if it predates us.")
+
+
+class SetUpPartyBuildingOffice(BaseModel):
+    """Record that the township set up its party-building office (党建办)."""
+
+    model_config = _examples({"effective_on": "2024-03-01", "staff_count": 3,
+                              "document_number": "怀组发〔2024〕5号"})
+
+    effective_on: date | None = Field(None, description="Date set up; default today.")
+    staff_count: int = Field(ge=0, le=1000)
+    document_number: str | None = Field(None, max_length=100)
+
+
+class RecordHires(BaseModel):
+    """Record one intake of grassroots staff of one kind for the township."""
+
+    model_config = _examples({"kind": "grid_worker", "count": 4, "effective_on": "2024-07-01"})
+
+    kind: HireKind
+    count: int = Field(ge=1, le=5000)
+    effective_on: date | None = Field(None, description="Date they took up posts; default today.")
+    note: str | None = Field(None, max_length=500)
+
+
+class AdoptInstitutionalRule(BaseModel):
+    """Record an institutional rule adopted county-wide (no township) or by a township."""
+
+    model_config = _examples({"title": "村级组织运转经费管理办法", "document_number": "怀组发〔2024〕9号",
+                              "effective_on": "2024-05-01"})
+
+    township_id: str | None = Field(None, max_length=40, description="Omit for a county rule.")
+    title: str = Field(min_length=1, max_length=200)
+    document_number: str | None = Field(None, max_length=100)
+    effective_on: date | None = Field(None, description="Date it takes effect; default today.")
+
+
+# --- SLA policy and citizen complaints ---------------------------------------------------------
+
+At = Field(None, description="When it happened (with a time zone); default now. May be "
+           "backdated, never before the order's previous step nor ahead of the clock.")
+
+
+class SetSlaPolicy(SlaPolicy):
+    """Replace the SLA policy. Every urgency needs a rule for any category (category null);
+    each alert level needs one rule. Complaints dispatched and alerts raised later use it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "complaint_rules": [
+            {"urgency": "normal", "sign_for": {"amount": 4, "unit": "hours"},
+             "response": {"amount": 24, "unit": "hours"}, "resolve": {"amount": 7, "unit": "days"}},
+            {"category": "consultation", "urgency": "normal",
+             "sign_for": {"amount": 4, "unit": "hours"}, "response": {"amount": 1, "unit": "days"},
+             "resolve": {"amount": 3, "unit": "working_days"}}],
+        "alert_rules": [{"level": "critical", "acknowledge": {"amount": 5, "unit": "minutes"},
+                         "resolve": {"amount": 1, "unit": "hours"}}],
+        "calendar": {"holidays": ["2024-10-01"], "extra_working_days": ["2024-10-12"]}}]})
+
+
+class ReceiveComplaint(BaseModel):
+    """Receive a citizen's demand (受理). The phone is sealed before it is recorded."""
+
+    model_config = _examples({"channel": "hotline", "category": "complaint", "urgency": "normal",
+                              "community_id": "140624100001", "description": "小区路灯不亮",
+                              "contact_phone": "13912345678"})
+
+    channel: ComplaintChannel
+    category: ComplaintCategory
+    urgency: Urgency = "normal"
+    community_id: str = Field(min_length=1, max_length=40)
+    description: str = Field(min_length=1, max_length=4000)
+    contact_phone: str = Field(min_length=7, max_length=20, description="Mobile or landline.")
+    at: AwareDatetime | None = At
+
+
+class DispatchComplaint(BaseModel):
+    """Dispatch (派单) to a handling unit: the complaint's own township, or a county department.
+    The first dispatch starts the clocks; after a granted return the paused time is added."""
+
+    model_config = _examples({"handling_unit": {"kind": "township", "id": "140624100",
+                                                "name": "云中镇"}})
+
+    handling_unit: HandlingUnit
+    at: AwareDatetime | None = At
+
+
+class SignForComplaint(BaseModel):
+    """The handling unit signs for the order (签收)."""
+
+    model_config = _examples({})
+
+    at: AwareDatetime | None = At
+
+
+class RequestReturn(BaseModel):
+    """The handling unit asks to return the order (退单)."""
+
+    model_config = _examples({"reason": "属县供水公司职责"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class DecideReturn(BaseModel):
+    """Grant (clocks pause until re-dispatch) or refuse (the unit keeps it) a return."""
+
+    model_config = _examples({"granted": True, "note": "改派县水务局"})
+
+    granted: bool
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class RequestExtension(BaseModel):
+    """Ask, before the result deadline, for more time (延期)."""
+
+    model_config = _examples({"requested": {"amount": 5, "unit": "working_days"},
+                              "reason": "需协调物业公司"})
+
+    requested: Duration
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class DecideExtension(BaseModel):
+    """Grant (the requested time, or `duration`) or refuse an extension."""
+
+    model_config = _examples({"granted": True})
+
+    granted: bool
+    duration: Duration | None = Field(None, description="Time granted; default as requested.")
+    at: AwareDatetime | None = At
+
+
+class RecordFirstContact(BaseModel):
+    """The handling unit first contacted the citizen (响应)."""
+
+    model_config = _examples({})
+
+    at: AwareDatetime | None = At
+
+
+class ReportResult(BaseModel):
+    """The handling unit reports the result (反馈); the citizen must have been contacted."""
+
+    model_config = _examples({"result": "已更换路灯"})
+
+    result: str = Field(min_length=1, max_length=4000)
+    at: AwareDatetime | None = At
+
+
+class RecordFollowUp(BaseModel):
+    """The centre's call back to the citizen (回访)."""
+
+    model_config = _examples({"resolved": True, "satisfaction": "satisfied"})
+
+    resolved: bool
+    satisfaction: Satisfaction
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class ReopenComplaint(BaseModel):
+    """Send the order back to its unit (重办) with a new result deadline."""
+
+    model_config = _examples({"reason": "群众反映问题未解决"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class CloseComplaint(BaseModel):
+    """Close: `completed` after a result; `not_accepted` or `duplicate` before any dispatch."""
+
+    model_config = _examples({"outcome": "completed"})
+
+    outcome: Literal["completed", "not_accepted", "duplicate"] | None = None
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+# --- the route table ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CommandRoute:
+    """One command route: ``path`` under ``/api/v1/governance``; ``location`` is where the
+    record can be read, with ``{id}`` for the id the command answers."""
+
+    name: str
+    path: str
+    body: type[BaseModel] | None
+    level: Literal["township", "county"]
+    location: str
+    summary: str
+
+
+COMMANDS: list[CommandRoute] = [
+    CommandRoute("register_township", "/townships", RegisterTownship, "county",
+                 "/townships/{id}", "Register a township"),
+    CommandRoute("set_up_party_building_office", "/townships/{township_id}/party-building-office",
+                 SetUpPartyBuildingOffice, "township", "/townships/{id}",
+                 "Record the township's party-building office"),
+    CommandRoute("record_hires", "/townships/{township_id}/hires", RecordHires, "township",
+                 "/townships/{id}", "Record an intake of grassroots staff"),
+    CommandRoute("register_village", "/villages", RegisterVillage, "township", "/villages/{id}",
+                 "Register a village"),
+    CommandRoute("register_community", "/communities", RegisterCommunity, "township",
+                 "/communities/{id}", "Register a community"),
+    CommandRoute("register_compound", "/compounds", RegisterCompound, "township", "/compounds/{id}",
+                 "Register a residential compound"),
+    CommandRoute("adopt_institutional_rule", "/institutional-rules", AdoptInstitutionalRule,
+                 "township", "/institutional-rules/{id}", "Record an adopted institutional rule"),
+    CommandRoute("set_sla_policy", "/sla-policy", SetSlaPolicy, "county", "/sla-policy",
+                 "Set the SLA policy (complaints, alerts, working days)"),
+    CommandRoute("receive_complaint", "/complaints", ReceiveComplaint, "county",
+                 "/complaints/{id}", "Receive a citizen's demand"),
+    *[CommandRoute(name, f"/complaints/{{complaint_id}}/{segment}", body, level,
+                   "/complaints/{id}", summary) for name, segment, body, level, summary in [
+        ("dispatch_complaint", "dispatch", DispatchComplaint, "county", "Dispatch to a unit"),
+        ("sign_for_complaint", "sign-for", SignForComplaint, "township", "Sign for the order"),
+        ("request_return", "return-requests", RequestReturn, "township", "Ask to return it"),
+        ("decide_return", "return-decisions", DecideReturn, "county", "Decide a return"),
+        ("request_extension", "extension-requests", RequestExtension, "township",
+         "Ask for more time"),
+        ("decide_extension", "extension-decisions", DecideExtension, "county",
+         "Decide an extension"),
+        ("record_first_contact", "first-contact", RecordFirstContact, "township",
+         "Record the first contact with the citizen"),
+        ("report_result", "result", ReportResult, "township", "Report the result"),
+        ("record_follow_up", "follow-up", RecordFollowUp, "county", "Record the follow-up call"),
+        ("reopen_complaint", "reopen", ReopenComplaint, "county", "Reopen (重办)"),
+        ("close_complaint", "close", CloseComplaint, "county", "Close the order"),
+        ("flag_overdue_complaint", "overdue-flags", None, "county",
+         "Flag the order's passed deadlines for supervision (督办), on the service clock"),
+    ]],
+]

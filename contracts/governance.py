@@ -1,0 +1,404 @@
+"""Events published by the governance service (基层治理).
+
+Every event of a record that belongs to a township carries ``township_id`` so that township
+platforms can filter a topic without a lookup. Business dates are ``effective_on``; actions
+with a clock (complaints, alerts) carry the business instant ``at`` (UTC, may be backdated).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.personal_data import SealedPersonalData
+from contracts.registry import DomainEvent, registry
+
+__all__ = [
+    "DEFAULT_SLA_POLICY",
+    "AlertLevel",
+    "AlertSlaRule",
+    "CommunityRegistered",
+    "ComplainantContacted",
+    "ComplaintCategory",
+    "ComplaintChannel",
+    "ComplaintClosed",
+    "ComplaintDispatched",
+    "ComplaintExtensionDecided",
+    "ComplaintExtensionRequested",
+    "ComplaintFollowedUp",
+    "ComplaintOverdueFlagged",
+    "ComplaintReceived",
+    "ComplaintReopened",
+    "ComplaintResultReported",
+    "ComplaintReturnDecided",
+    "ComplaintReturnRequested",
+    "ComplaintSignedFor",
+    "ComplaintSla",
+    "ComplaintSlaRule",
+    "CompoundRegistered",
+    "Duration",
+    "HandlingUnit",
+    "HireKind",
+    "InstitutionalRuleAdopted",
+    "PartyBuildingOfficeSetUp",
+    "Satisfaction",
+    "SlaPolicy",
+    "SlaPolicySet",
+    "StaffHired",
+    "TownshipRegistered",
+    "Urgency",
+    "VillageRegistered",
+    "WorkCalendar",
+]
+
+HireKind = Literal["institution_staff", "community_assistant", "grid_worker"]
+
+
+# --- geography and township capacity -----------------------------------------------------------
+
+class _TownshipEvent(DomainEvent):
+    stream_kind = "township"
+    township_id: str = Field(description="The township's code (its id).")
+
+
+@registry.register
+class TownshipRegistered(_TownshipEvent):
+    """A township (乡镇/街道) was registered; its code is its id and the `township` token claim."""
+
+    event_type = "zugong.governance.township_registered"
+    name: str = Field(description="Official name of the township.")
+    effective_on: date | None = Field(
+        None, description="Date the township was established; null when it predates the platform.")
+
+
+@registry.register
+class PartyBuildingOfficeSetUp(_TownshipEvent):
+    """The township set up its party-building office (党建办)."""
+
+    event_type = "zugong.governance.party_building_office_set_up"
+    staff_count: int = Field(ge=0, description="Staff assigned to the office when it was set up.")
+    document_number: str | None = Field(None, description="Document that set it up (文号).")
+    effective_on: date = Field(description="Date the office was set up.")
+
+
+@registry.register
+class StaffHired(_TownshipEvent):
+    """Grassroots staff of one kind were hired for the township (one intake, a head-count)."""
+
+    event_type = "zugong.governance.staff_hired"
+    kind: HireKind = Field(description="Institution staff, community assistants or grid workers.")
+    count: int = Field(ge=1, description="How many were hired in this intake.")
+    note: str | None = Field(None, description="Free note, e.g. the recruitment notice.")
+    effective_on: date = Field(description="Date the hires took up their posts.")
+
+
+@registry.register
+class VillageRegistered(DomainEvent):
+    """A village (村) of a township was registered."""
+
+    stream_kind = "village"
+    event_type = "zugong.governance.village_registered"
+    village_id: str = Field(description="The village's code (its id).")
+    township_id: str = Field(description="The township the village belongs to.")
+    name: str = Field(description="Name of the village.")
+
+
+@registry.register
+class CommunityRegistered(DomainEvent):
+    """A community (社区) of a township was registered."""
+
+    stream_kind = "community"
+    event_type = "zugong.governance.community_registered"
+    community_id: str = Field(description="The community's code (its id).")
+    township_id: str = Field(description="The township the community belongs to.")
+    name: str = Field(description="Name of the community.")
+
+
+class _CompoundEvent(DomainEvent):
+    stream_kind = "compound"
+    compound_id: str = Field(description="The residential compound's id.")
+    township_id: str = Field(description="The township of the compound's community.")
+
+
+@registry.register
+class CompoundRegistered(_CompoundEvent):
+    """A residential compound (小区) of a community was registered."""
+
+    event_type = "zugong.governance.compound_registered"
+    community_id: str = Field(description="The community the compound belongs to.")
+    name: str = Field(description="Name of the compound.")
+    households: int = Field(ge=0, description="Households living in the compound.")
+    effective_on: date | None = Field(
+        None, description="Date the compound was handed over; null when it predates the platform.")
+
+
+@registry.register
+class InstitutionalRuleAdopted(DomainEvent):
+    """An institutional rule (制度) for grassroots work was adopted, county-wide or by a township."""
+
+    stream_kind = "institutional_rule"
+    event_type = "zugong.governance.institutional_rule_adopted"
+    rule_id: str = Field(description="The rule's id.")
+    township_id: str | None = Field(None, description="Adopting township; null for a county rule.")
+    title: str = Field(description="Title of the rule.")
+    document_number: str | None = Field(None, description="Document number (文号).")
+    effective_on: date = Field(description="Date the rule takes effect.")
+
+
+# --- SLA policy --------------------------------------------------------------------------------
+
+ComplaintChannel = Literal["hotline", "mini_program", "web", "walk_in"]
+ComplaintCategory = Literal["consultation", "help", "complaint", "report", "suggestion"]
+Urgency = Literal["normal", "complex", "urgent", "emergency"]
+AlertLevel = Literal["critical", "major", "minor"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class Duration(BaseModel):
+    """A time limit: minutes, hours, calendar days, or working days (the policy's calendar)."""
+
+    model_config = _FROZEN
+
+    amount: int = Field(ge=1, le=100_000, description="How many units.")
+    unit: Literal["minutes", "hours", "days", "working_days"] = Field(description="The unit.")
+
+
+class ComplaintSla(BaseModel):
+    """The three clocks of a complaint, each from the dispatch (派单)."""
+
+    model_config = _FROZEN
+
+    sign_for: Duration = Field(description="From each dispatch to the handling unit's signature.")
+    response: Duration = Field(description="From the first dispatch to the first contact with "
+                               "the citizen (响应).")
+    resolve: Duration = Field(description="From the first dispatch to the reported result (办结反馈).")
+
+
+class ComplaintSlaRule(ComplaintSla):
+    """The clocks for a category and urgency; null matches any (the most specific rule wins)."""
+
+    category: ComplaintCategory | None = Field(None, description="Category, or null for any.")
+    urgency: Urgency | None = Field(None, description="Urgency, or null for any.")
+
+
+class AlertSlaRule(BaseModel):
+    """The clocks of a property alert of one level, each from the moment it was raised."""
+
+    model_config = _FROZEN
+
+    level: AlertLevel = Field(description="Alert level.")
+    acknowledge: Duration = Field(description="From raised to acknowledged.")
+    resolve: Duration = Field(description="From raised to resolved.")
+
+
+class WorkCalendar(BaseModel):
+    """Working days: Monday to Friday, minus public holidays, plus make-up working days (调休)."""
+
+    model_config = _FROZEN
+
+    holidays: list[date] = Field(default_factory=list, description="Public holidays.")
+    extra_working_days: list[date] = Field(
+        default_factory=list, description="Weekend days that are working days (调休).")
+
+
+class SlaPolicy(BaseModel):
+    """Time limits for complaints (by category and urgency) and property alerts (by level)."""
+
+    model_config = _FROZEN
+
+    complaint_rules: list[ComplaintSlaRule] = Field(description="Complaint clocks.")
+    alert_rules: list[AlertSlaRule] = Field(description="Property-alert clocks, one per level.")
+    calendar: WorkCalendar = Field(default_factory=WorkCalendar, description="Working days.")
+
+
+def _d(amount: int, unit: str) -> Duration:
+    return Duration(amount=amount, unit=unit)
+
+
+DEFAULT_SLA_POLICY = SlaPolicy(
+    complaint_rules=[
+        # REFERENCE.md §2.3: emergencies 2 h, urgent utilities 24 h, general 7 days, complex 15
+        # days (Beijing, as reported); consultations and requests for help 3 working days
+        # (bureau rule). Sign-for and response limits are proposals [D].
+        ComplaintSlaRule(urgency="emergency", sign_for=_d(15, "minutes"),
+                         response=_d(30, "minutes"), resolve=_d(2, "hours")),
+        ComplaintSlaRule(urgency="urgent", sign_for=_d(1, "hours"), response=_d(2, "hours"),
+                         resolve=_d(24, "hours")),
+        ComplaintSlaRule(urgency="normal", sign_for=_d(4, "hours"), response=_d(24, "hours"),
+                         resolve=_d(7, "days")),
+        ComplaintSlaRule(urgency="complex", sign_for=_d(4, "hours"), response=_d(24, "hours"),
+                         resolve=_d(15, "days")),
+        ComplaintSlaRule(category="consultation", urgency="normal", sign_for=_d(4, "hours"),
+                         response=_d(24, "hours"), resolve=_d(3, "working_days")),
+        ComplaintSlaRule(category="help", urgency="normal", sign_for=_d(4, "hours"),
+                         response=_d(24, "hours"), resolve=_d(3, "working_days")),
+    ],
+    alert_rules=[
+        AlertSlaRule(level="critical", acknowledge=_d(5, "minutes"), resolve=_d(1, "hours")),
+        AlertSlaRule(level="major", acknowledge=_d(15, "minutes"), resolve=_d(4, "hours")),
+        AlertSlaRule(level="minor", acknowledge=_d(1, "hours"), resolve=_d(24, "hours")),
+    ],
+)
+"""The policy in force until one is set (REFERENCE.md §2.3; proposals marked [D] there)."""
+
+
+@registry.register
+class SlaPolicySet(DomainEvent):
+    """The county set the SLA policy; it governs complaints dispatched and alerts raised after."""
+
+    stream_kind = "sla_policy"
+    event_type = "zugong.governance.sla_policy_set"
+    policy_id: str = Field(description="Always `county`: one policy per platform.")
+    policy: SlaPolicy = Field(description="The whole policy now in force.")
+    at: datetime = Field(description="When it was set.")
+
+
+# --- citizen complaints (接诉即办) ---------------------------------------------------------------
+
+class HandlingUnit(BaseModel):
+    """Who handles a complaint (承办单位): the township it belongs to, or a county department."""
+
+    model_config = _FROZEN
+
+    kind: Literal["township", "department"] = Field(description="Township or department.")
+    id: str = Field(description="Township code, or the department's code.")
+    name: str = Field(description="Display name.")
+
+
+class _ComplaintEvent(DomainEvent):
+    stream_kind = "complaint"
+    complaint_id: str = Field(description="The complaint (work order) id.")
+    township_id: str = Field(description="Township of the complaint's community.")
+    at: datetime = Field(description="When it happened (UTC; may be backdated).")
+
+
+@registry.register
+class ComplaintReceived(_ComplaintEvent):
+    """A citizen's demand was received (受理)."""
+
+    event_type = "zugong.governance.complaint_received"
+    channel: ComplaintChannel = Field(description="How it came in.")
+    category: ComplaintCategory = Field(description="Kind of demand.")
+    urgency: Urgency = Field(description="Urgency; with the category it selects the SLA clocks.")
+    community_id: str = Field(description="Community the demand is about.")
+    description: str = Field(description="What the citizen asks for.")
+    contact_phone: SealedPersonalData = Field(description="The citizen's phone, sealed.")
+
+
+@registry.register
+class ComplaintDispatched(_ComplaintEvent):
+    """The order was dispatched (派单) to a handling unit; carries the clocks now running."""
+
+    event_type = "zugong.governance.complaint_dispatched"
+    handling_unit: HandlingUnit = Field(description="The unit that must handle it.")
+    dispatch_number: int = Field(ge=1, description="1 for the first dispatch, 2 after a return…")
+    sla: ComplaintSla = Field(description="The limits applied (from the policy at first dispatch).")
+    sign_for_due: datetime = Field(description="Sign-for deadline of this dispatch.")
+    response_due: datetime = Field(description="First-contact deadline.")
+    resolve_due: datetime = Field(description="Result deadline.")
+    paused_seconds: int = Field(
+        ge=0, description="Time the clocks were paused before this dispatch (a granted return), "
+        "already added to the deadlines.")
+
+
+@registry.register
+class ComplaintSignedFor(_ComplaintEvent):
+    """The handling unit signed for the order (签收)."""
+
+    event_type = "zugong.governance.complaint_signed_for"
+    on_time: bool = Field(description="Signed by the sign-for deadline.")
+
+
+@registry.register
+class ComplaintReturnRequested(_ComplaintEvent):
+    """The handling unit asked to return the order (退单申请)."""
+
+    event_type = "zugong.governance.complaint_return_requested"
+    reason: str = Field(description="Why the unit says it is not theirs.")
+
+
+@registry.register
+class ComplaintReturnDecided(_ComplaintEvent):
+    """The dispatch centre decided a return: granted (clocks pause until the next dispatch, from
+    the request) or refused (the unit keeps it: forced dispatch)."""
+
+    event_type = "zugong.governance.complaint_return_decided"
+    granted: bool = Field(description="Granted or refused.")
+    note: str | None = Field(None, description="The centre's note.")
+
+
+@registry.register
+class ComplaintExtensionRequested(_ComplaintEvent):
+    """The handling unit asked, before the deadline, for more time (延期申请)."""
+
+    event_type = "zugong.governance.complaint_extension_requested"
+    requested: Duration = Field(description="How much more time.")
+    reason: str = Field(description="Why.")
+
+
+@registry.register
+class ComplaintExtensionDecided(_ComplaintEvent):
+    """The dispatch centre decided an extension; if granted, the result deadline moved."""
+
+    event_type = "zugong.governance.complaint_extension_decided"
+    granted: bool = Field(description="Granted or refused.")
+    granted_duration: Duration | None = Field(None, description="Time granted, when granted.")
+    resolve_due: datetime = Field(description="The result deadline after the decision.")
+
+
+@registry.register
+class ComplainantContacted(_ComplaintEvent):
+    """The handling unit first contacted the citizen (响应)."""
+
+    event_type = "zugong.governance.complainant_contacted"
+    on_time: bool = Field(description="By the response deadline.")
+
+
+@registry.register
+class ComplaintResultReported(_ComplaintEvent):
+    """The handling unit reported the result (办理结果反馈)."""
+
+    event_type = "zugong.governance.complaint_result_reported"
+    result: str = Field(description="What was done.")
+    on_time: bool = Field(description="By the result deadline.")
+
+
+@registry.register
+class ComplaintFollowedUp(_ComplaintEvent):
+    """The centre called the citizen back (回访) and recorded the rating."""
+
+    event_type = "zugong.governance.complaint_followed_up"
+    resolved: bool = Field(description="The citizen says it is resolved.")
+    satisfaction: Satisfaction = Field(description="The citizen's rating.")
+    note: str | None = Field(None, description="Notes of the call.")
+
+
+@registry.register
+class ComplaintReopened(_ComplaintEvent):
+    """The order went back to its handling unit (重办) with a new result deadline."""
+
+    event_type = "zugong.governance.complaint_reopened"
+    reason: str = Field(description="Why.")
+    reopen_count: int = Field(ge=1, description="How many times it has been reopened.")
+    resolve_due: datetime = Field(description="The new result deadline.")
+
+
+@registry.register
+class ComplaintClosed(_ComplaintEvent):
+    """The order was closed: completed (办结), not accepted (不予受理) or merged as a duplicate."""
+
+    event_type = "zugong.governance.complaint_closed"
+    outcome: Literal["completed", "not_accepted", "duplicate"] = Field(description="How.")
+    note: str | None = Field(None, description="Closing note.")
+
+
+@registry.register
+class ComplaintOverdueFlagged(_ComplaintEvent):
+    """A deadline of an open order passed without the step: supervision (督办) is due."""
+
+    event_type = "zugong.governance.complaint_overdue_flagged"
+    deadline: Literal["sign_for", "response", "resolve"] = Field(description="Which clock ran out.")
+    due_at: datetime = Field(description="The deadline that passed.")

@@ -1,0 +1,671 @@
+"""Governance queries over the read models. Routes call one method here each.
+
+Every method takes ``scope``: the township a township operator is confined to (None for
+county-wide readers). A record of another township is 404; a list filter naming another
+township is 403; a list is always confined to the scope.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.governance import DEFAULT_SLA_POLICY, SlaPolicy
+from gateway.queries import _decode_cursor, _encode_cursor
+from gateway.readmodels.governance import (
+    communities,
+    complaint_dispatches,
+    complaints,
+    compounds,
+    hires,
+    rules,
+    sla_policy,
+    townships,
+    villages,
+)
+from services.kernel.auth import Forbidden
+from services.kernel.errors import NotFound
+
+__all__ = ["GovernanceQueries", "Page"]
+
+T = TypeVar("T")
+HIRE_KINDS = ("institution_staff", "community_assistant", "grid_worker")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class Office(BaseModel):
+    set_up_on: date
+    staff_count: int | None
+    document_number: str | None
+
+
+class Hires(BaseModel):
+    institution_staff: int = 0
+    community_assistant: int = 0
+    grid_worker: int = 0
+
+
+class TownshipView(BaseModel):
+    id: str
+    name: str
+    established_on: date | None
+    party_building_office: Office | None
+    hires: Hires = Field(description="Head-count hired, all time, by kind.")
+    version: int
+
+
+class VillageView(BaseModel):
+    id: str
+    township_id: str
+    name: str
+    version: int
+
+
+class CommunityView(VillageView):
+    pass
+
+
+class CompoundView(BaseModel):
+    id: str
+    community_id: str
+    township_id: str
+    name: str
+    households: int
+    registered_on: date | None
+    version: int
+
+
+class RuleView(BaseModel):
+    id: str
+    township_id: str | None = Field(description="Null for a county-wide rule.")
+    title: str
+    document_number: str | None
+    effective_on: date
+
+
+class TownshipCapacity(BaseModel):
+    township_id: str
+    name: str
+    party_building_office: bool = Field(description="Office set up on or before `to`.")
+    office_set_up_on: date | None
+    hires: Hires = Field(description="Hired within the period.")
+    rules: int = Field(description="Rules the township adopted within the period.")
+
+
+class CapacityOverview(BaseModel):
+    period_from: date | None
+    period_to: date | None
+    townships: int
+    townships_with_office: int
+    hires: Hires = Field(description="Hired within the period, all townships in scope.")
+    rules: int = Field(description="Rules effective within the period: county-wide and townships'.")
+    county_rules: int
+    by_township: list[TownshipCapacity]
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+OPEN_CLOCK_STATES = ("dispatched", "signed", "return_requested")
+KPI_GROUPS = ("handling_unit", "community", "category", "township", "channel", "month", "all")
+
+
+class HandlingUnitView(BaseModel):
+    kind: str
+    id: str
+    name: str
+
+
+class Deadlines(BaseModel):
+    sign_for_due: datetime | None
+    response_due: datetime | None
+    resolve_due: datetime | None
+    paused: bool = Field(description="Clocks paused: a return was granted, re-dispatch pending.")
+
+
+class FollowUp(BaseModel):
+    at: datetime
+    resolved: bool
+    satisfaction: str
+
+
+class ComplaintView(BaseModel):
+    id: str
+    township_id: str
+    community_id: str
+    channel: str
+    category: str
+    urgency: str
+    description: str
+    contact_phone: str = Field(description="Masked unless the caller may read complainants' contacts.")
+    state: str
+    received_at: datetime
+    handling_unit: HandlingUnitView | None
+    dispatches: int
+    deadlines: Deadlines
+    signed_at: datetime | None
+    contacted_at: datetime | None
+    contacted_on_time: bool | None
+    result: str | None
+    result_at: datetime | None
+    result_on_time: bool | None
+    follow_up: FollowUp | None
+    closed_at: datetime | None
+    outcome: str | None
+    returns_requested: int
+    returns_granted: int
+    extensions_requested: int
+    extensions_granted: int
+    reopen_count: int
+    overdue: list[str] = Field(description="Deadlines passed without their step at `as_of`.")
+    overdue_flags: int = Field(description="Supervision flags (督办) recorded.")
+    version: int
+
+
+class Ratio(BaseModel):
+    numerator: int
+    denominator: int
+    rate: float | None = Field(description="numerator / denominator, 4 decimals; null if 0/0.")
+
+
+class KpiRow(BaseModel):
+    group: str = Field(description="The group's key (unit id, community id, category, month…).")
+    label: str
+    received: int
+    dispatched: int
+    completed: int
+    response_rate: Ratio
+    resolution_rate: Ratio
+    satisfaction_rate: Ratio
+    completion_rate: Ratio
+    on_time_completion_rate: Ratio
+    timely_sign_for_rate: Ratio
+    return_rate: Ratio
+    reopen_rate: Ratio
+
+
+class KpiReport(BaseModel):
+    group_by: str
+    period_from: date | None
+    period_to: date | None
+    as_of: datetime
+    formulas: dict[str, str] = Field(description="The formula of each rate, as applied.")
+    rows: list[KpiRow]
+    total: KpiRow
+
+
+@dataclass(frozen=True)
+class KpiFormulas:
+    """The configurable parts of the complaint KPIs (REFERENCE.md §2.4)."""
+
+    satisfied_ratings: frozenset[str] = field(
+        default_factory=lambda: frozenset({"satisfied", "basically_satisfied"}))
+    return_counts: str = "requested"  # or "granted"
+
+    def describe(self) -> dict[str, str]:
+        ratings = " + ".join(sorted(self.satisfied_ratings))
+        return {
+            "response_rate": "orders first contacted by the response deadline ÷ dispatched orders "
+                             "due for response (contacted, or deadline passed at as_of)",
+            "resolution_rate": "follow-ups rated resolved ÷ orders with a follow-up rating",
+            "satisfaction_rate": f"follow-ups rated {ratings} ÷ orders with a follow-up rating",
+            "completion_rate": "orders closed as completed ÷ dispatched orders",
+            "on_time_completion_rate": "completed orders whose last result was reported by the "
+                                       "result deadline ÷ completed orders",
+            "timely_sign_for_rate": "dispatches signed by their sign-for deadline ÷ dispatches due "
+                                    "for sign-for (signed, or deadline passed at as_of)",
+            "return_rate": f"dispatches with a return {self.return_counts} ÷ dispatches",
+            "reopen_rate": "completed orders reopened at least once ÷ completed orders",
+        }
+
+
+DEFAULT_KPI_FORMULAS = KpiFormulas()
+
+
+def _ratio(numerator: int, denominator: int) -> Ratio:
+    return Ratio(numerator=numerator, denominator=denominator,
+                 rate=round(numerator / denominator, 4) if denominator else None)
+
+
+def _effective(due: datetime | None, paused_since: datetime | None, as_of: datetime,
+               ) -> datetime | None:
+    """A deadline as it stands at ``as_of``: a paused clock moves it by the paused time."""
+    if due is None:
+        return None
+    due = _aware(due)
+    if paused_since is not None:
+        due += as_of - _aware(paused_since)
+    return due
+
+
+def overdue_at(row, as_of: datetime) -> list[str]:
+    """Deadlines of an open order that have passed at ``as_of`` without their step."""
+    if row.state not in OPEN_CLOCK_STATES:
+        return []
+    out = []
+    if row.state == "dispatched" and _aware(row.sign_for_due) < as_of:
+        out.append("sign_for")
+    if row.contacted_at is None and _aware(row.response_due) < as_of:
+        out.append("response")
+    if _aware(row.resolve_due) < as_of:
+        out.append("resolve")
+    return out
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.received = self.dispatched = self.completed = 0
+        self.response = [0, 0]
+        self.resolution = [0, 0]
+        self.satisfaction = [0, 0]
+        self.completion = [0, 0]
+        self.on_time = [0, 0]
+        self.sign_for = [0, 0]
+        self.returns = [0, 0]
+        self.reopen = [0, 0]
+
+    def order(self, row, as_of: datetime, formulas: KpiFormulas) -> None:
+        self.received += 1
+        if not row.dispatches:
+            return
+        self.dispatched += 1
+        self.completion[1] += 1
+        due = _effective(row.response_due, row.paused_since, as_of)
+        if row.contacted_at is not None or (due is not None and due < as_of):
+            self.response[1] += 1
+            self.response[0] += bool(row.contacted_on_time)
+        if row.satisfaction is not None:
+            self.resolution[1] += 1
+            self.satisfaction[1] += 1
+            self.resolution[0] += bool(row.resolved)
+            self.satisfaction[0] += row.satisfaction in formulas.satisfied_ratings
+        if row.state == "closed" and row.outcome == "completed":
+            self.completed += 1
+            self.completion[0] += 1
+            self.on_time[1] += 1
+            self.on_time[0] += bool(row.result_on_time)
+            self.reopen[1] += 1
+            self.reopen[0] += row.reopen_count > 0
+
+    def dispatch(self, row, as_of: datetime, formulas: KpiFormulas) -> None:
+        self.returns[1] += 1
+        if formulas.return_counts == "granted":
+            self.returns[0] += bool(row.return_granted)
+        else:
+            self.returns[0] += row.return_requested_at is not None
+        if row.signed_at is not None or _aware(row.sign_for_due) < as_of:
+            self.sign_for[1] += 1
+            self.sign_for[0] += bool(row.signed_on_time)
+
+    def row(self, group: str, label: str) -> KpiRow:
+        return KpiRow(
+            group=group, label=label, received=self.received, dispatched=self.dispatched,
+            completed=self.completed, response_rate=_ratio(*self.response),
+            resolution_rate=_ratio(*self.resolution), satisfaction_rate=_ratio(*self.satisfaction),
+            completion_rate=_ratio(*self.completion), on_time_completion_rate=_ratio(*self.on_time),
+            timely_sign_for_rate=_ratio(*self.sign_for), return_rate=_ratio(*self.returns),
+            reopen_rate=_ratio(*self.reopen))
+
+
+def _complaint_filters(query, table, scope_township: str | None, *, community_id=None,
+                       category=None, period_from=None, period_to=None):
+    c = table.c
+    if scope_township:
+        query = query.where(c.township_id == scope_township)
+    if community_id:
+        query = query.where(complaints.c.community_id == community_id)
+    if category:
+        query = query.where(complaints.c.category == category)
+    if period_from:
+        query = query.where(complaints.c.received_on >= period_from)
+    if period_to:
+        query = query.where(complaints.c.received_on <= period_to)
+    return query
+
+
+class _ComplaintQueries:
+    """Mixed into GovernanceQueries."""
+
+    def _complaint(self, row, reveal: bool, as_of: datetime) -> ComplaintView:
+        phone = self._unseal(row.phone_sealed) if reveal else None
+        unit = (HandlingUnitView(kind=row.unit_kind, id=row.unit_id, name=row.unit_name)
+                if row.unit_id else None)
+        follow_up = (FollowUp(at=_aware(row.followed_up_at), resolved=row.resolved,
+                              satisfaction=row.satisfaction) if row.satisfaction else None)
+        paused = row.paused_since is not None and row.state == "received"
+        return ComplaintView(
+            id=row.complaint_id, township_id=row.township_id, community_id=row.community_id,
+            channel=row.channel, category=row.category, urgency=row.urgency,
+            description=row.description, contact_phone=phone or row.phone_masked,
+            state=row.state, received_at=_aware(row.received_at), handling_unit=unit,
+            dispatches=row.dispatches, deadlines=Deadlines(
+                sign_for_due=_aware(row.sign_for_due) if row.state == "dispatched" else None,
+                response_due=_effective(row.response_due, row.paused_since if paused else None,
+                                        as_of),
+                resolve_due=_effective(row.resolve_due, row.paused_since if paused else None,
+                                       as_of), paused=paused),
+            signed_at=_aware(row.signed_at), contacted_at=_aware(row.contacted_at),
+            contacted_on_time=row.contacted_on_time, result=row.result,
+            result_at=_aware(row.result_at), result_on_time=row.result_on_time,
+            follow_up=follow_up, closed_at=_aware(row.closed_at), outcome=row.outcome,
+            returns_requested=row.returns_requested, returns_granted=row.returns_granted,
+            extensions_requested=row.extensions_requested,
+            extensions_granted=row.extensions_granted, reopen_count=row.reopen_count,
+            overdue=overdue_at(row, as_of), overdue_flags=row.overdue_flags, version=row.version)
+
+    def _as_of(self, as_of: datetime | None) -> datetime:
+        return (as_of or self.clock()).astimezone(UTC)
+
+    async def complaint(self, complaint_id: str, scope: str | None, reveal: bool,
+                        as_of: datetime | None = None) -> ComplaintView:
+        row = await self._one(complaints, "complaint_id", complaint_id, scope, "complaint")
+        return self._complaint(row, reveal, self._as_of(as_of))
+
+    async def complaints(self, scope: str | None, *, township_id: str | None = None,
+                         community_id: str | None = None, unit_id: str | None = None,
+                         category: str | None = None, state: str | None = None,
+                         overdue: bool | None = None, period_from: date | None = None,
+                         period_to: date | None = None, as_of: datetime | None = None,
+                         reveal: bool, limit: int, cursor: str | None) -> Page:
+        as_of = self._as_of(as_of)
+        c = complaints.c
+        township = self._township_filter(scope, township_id)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+        query = _complaint_filters(sa.select(complaints), complaints, township,
+                                   community_id=community_id, category=category,
+                                   period_from=period_from, period_to=period_to)
+        if unit_id:
+            query = query.where(c.unit_id == unit_id)
+        if state:
+            query = query.where(c.state == state)
+        if overdue is not None:
+            passed = sa.and_(c.state.in_(OPEN_CLOCK_STATES), sa.or_(
+                sa.and_(c.state == "dispatched", c.sign_for_due < as_of),
+                sa.and_(c.contacted_at.is_(None), c.response_due < as_of),
+                c.resolve_due < as_of))
+            query = query.where(passed if overdue else sa.not_(passed))
+        return await self._page(query, c.received_at, c.complaint_id, limit, cursor,
+                                lambda r: self._complaint(r, reveal, as_of))
+
+    async def complaint_kpis(self, scope: str | None, *, group_by: str,
+                             township_id: str | None = None, community_id: str | None = None,
+                             category: str | None = None, period_from: date | None = None,
+                             period_to: date | None = None, as_of: datetime | None = None,
+                             formulas: KpiFormulas = DEFAULT_KPI_FORMULAS) -> KpiReport:
+        """KPIs of the orders received in the period (local dates), grouped. Unit-level rates
+        (sign-for, returns) count dispatches per unit; the others count orders by their
+        current handling unit."""
+        as_of = self._as_of(as_of)
+        township = self._township_filter(scope, township_id)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+        orders = _complaint_filters(sa.select(complaints), complaints, township,
+                                    community_id=community_id, category=category,
+                                    period_from=period_from, period_to=period_to)
+        d = complaint_dispatches.c
+        dispatch_rows = _complaint_filters(
+            sa.select(complaint_dispatches, complaints.c.community_id, complaints.c.category,
+                      complaints.c.channel, complaints.c.received_on).select_from(
+                complaint_dispatches.join(complaints, complaints.c.complaint_id == d.complaint_id)),
+            complaint_dispatches, township, community_id=community_id, category=category,
+            period_from=period_from, period_to=period_to)
+        async with self.engine.connect() as conn:
+            order_rows = (await conn.execute(orders)).all()
+            dispatch_list = (await conn.execute(dispatch_rows)).all()
+            names = await self._group_names(conn, group_by)
+        groups: dict[str, _Tally] = defaultdict(_Tally)
+        total = _Tally()
+        key = _GROUP_KEY[group_by]
+        for row in order_rows:
+            group = key(row)
+            if group is not None:
+                groups[group].order(row, as_of, formulas)
+            total.order(row, as_of, formulas)
+        for row in dispatch_list:
+            groups[key(row)].dispatch(row, as_of, formulas)
+            total.dispatch(row, as_of, formulas)
+        rows = [tally.row(group, names.get(group, group)) for group, tally in sorted(groups.items())]
+        return KpiReport(group_by=group_by, period_from=period_from, period_to=period_to,
+                         as_of=as_of, formulas=formulas.describe(), rows=rows,
+                         total=total.row("all", "all"))
+
+    async def _group_names(self, conn, group_by: str) -> dict[str, str]:
+        if group_by == "community":
+            return {r.community_id: r.name for r in await conn.execute(
+                sa.select(communities.c.community_id, communities.c.name))}
+        if group_by == "township":
+            return {r.township_id: r.name for r in await conn.execute(
+                sa.select(townships.c.township_id, townships.c.name))}
+        if group_by == "handling_unit":
+            return {r.unit_id: r.unit_name for r in await conn.execute(
+                sa.select(complaint_dispatches.c.unit_id, complaint_dispatches.c.unit_name))}
+        return {}
+
+    async def sla_policy(self) -> SlaPolicy:
+        async with self.engine.connect() as conn:
+            stored = await conn.scalar(sa.select(sla_policy.c.policy))
+        return SlaPolicy.model_validate(stored) if stored else DEFAULT_SLA_POLICY
+
+
+_GROUP_KEY: dict[str, Callable[[Any], str | None]] = {
+    "handling_unit": lambda r: r.unit_id,
+    "community": lambda r: r.community_id,
+    "category": lambda r: r.category,
+    "township": lambda r: r.township_id,
+    "channel": lambda r: r.channel,
+    "month": lambda r: r.received_on.strftime("%Y-%m"),
+    "all": lambda r: "all",
+}
+
+
+class GovernanceQueries(_ComplaintQueries):
+    def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.engine = engine
+        self._unseal = unseal
+        self.clock = clock
+
+    # --- scope helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _visible(scope: str | None, township_id: str | None, what: str, record_id: str) -> None:
+        if scope is not None and township_id != scope:
+            raise NotFound(f"{what} {record_id} not found")
+
+    @staticmethod
+    def _township_filter(scope: str | None, township_id: str | None) -> str | None:
+        """The township a list is confined to: the filter, checked against the scope."""
+        if scope is not None and township_id is not None and township_id != scope:
+            raise Forbidden(f"a township operator of {scope} may not list township {township_id}",
+                            errors=[{"pointer": "query:township_id", "detail": "out of scope",
+                                     "code": "out_of_scope"}])
+        return township_id or scope
+
+    async def _owner(self, table: sa.Table, key: str, record_id: str, scope: str | None,
+                     what: str) -> str:
+        """The township of a record named by a list filter; 404 if unknown or out of scope."""
+        async with self.engine.connect() as conn:
+            township_id = await conn.scalar(sa.select(table.c.township_id).where(
+                table.c[key] == record_id))
+        if township_id is None:
+            raise NotFound(f"{what} {record_id} not found")
+        self._visible(scope, township_id, what, record_id)
+        return township_id
+
+    async def _one(self, table: sa.Table, key: str, record_id: str, scope: str | None,
+                   what: str):
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(table).where(table.c[key] == record_id))).first()
+        if row is None:
+            raise NotFound(f"{what} {record_id} not found")
+        self._visible(scope, row.township_id, what, record_id)
+        return row
+
+    async def _page(self, query, sort: sa.ColumnElement, key: sa.ColumnElement, limit: int,
+                    cursor: str | None, convert: Callable[[Any], Any]) -> Page:
+        query = query.order_by(sort, key).limit(limit + 1)
+        if cursor:
+            first, last = _decode_cursor(cursor)
+            query = query.where(sa.tuple_(sort, key) > (first, last))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        items = [convert(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last_row = rows[limit - 1]._mapping
+            next_cursor = _encode_cursor([last_row[sort.name], last_row[key.name]])
+        return Page(items=items, next_cursor=next_cursor)
+
+    # --- geography and capacity -------------------------------------------------------------
+
+    async def _hires_by_township(self, conn, township_ids: list[str], period_from: date | None = None,
+                                 period_to: date | None = None) -> dict[str, Hires]:
+        query = sa.select(hires.c.township_id, hires.c.kind, sa.func.sum(hires.c.count)).where(
+            hires.c.township_id.in_(township_ids)).group_by(hires.c.township_id, hires.c.kind)
+        if period_from:
+            query = query.where(hires.c.hired_on >= period_from)
+        if period_to:
+            query = query.where(hires.c.hired_on <= period_to)
+        out: dict[str, Hires] = {t: Hires() for t in township_ids}
+        for township_id, kind, total in await conn.execute(query):
+            setattr(out[township_id], kind, int(total))
+        return out
+
+    def _township(self, row, hired: Hires) -> TownshipView:
+        office = (Office(set_up_on=row.office_set_up_on, staff_count=row.office_staff,
+                         document_number=row.office_document)
+                  if row.office_set_up_on else None)
+        return TownshipView(id=row.township_id, name=row.name, established_on=row.established_on,
+                            party_building_office=office, hires=hired, version=row.version)
+
+    async def township(self, township_id: str, scope: str | None) -> TownshipView:
+        row = await self._one(townships, "township_id", township_id, scope, "township")
+        async with self.engine.connect() as conn:
+            hired = await self._hires_by_township(conn, [township_id])
+        return self._township(row, hired[township_id])
+
+    async def townships(self, scope: str | None, limit: int, cursor: str | None) -> Page:
+        query = sa.select(townships)
+        if scope is not None:
+            query = query.where(townships.c.township_id == scope)
+        page = await self._page(query, townships.c.name, townships.c.township_id, limit, cursor,
+                                lambda r: r)
+        async with self.engine.connect() as conn:
+            hired = await self._hires_by_township(conn, [r.township_id for r in page.items])
+        page.items = [self._township(r, hired[r.township_id]) for r in page.items]
+        return page
+
+    async def village(self, village_id: str, scope: str | None) -> VillageView:
+        row = await self._one(villages, "village_id", village_id, scope, "village")
+        return VillageView(id=row.village_id, township_id=row.township_id, name=row.name,
+                           version=row.version)
+
+    async def villages(self, scope: str | None, township_id: str | None, limit: int,
+                       cursor: str | None) -> Page:
+        query = sa.select(villages)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(villages.c.township_id == township)
+        return await self._page(query, villages.c.name, villages.c.village_id, limit, cursor,
+                                lambda r: VillageView(id=r.village_id, township_id=r.township_id,
+                                                      name=r.name, version=r.version))
+
+    async def community(self, community_id: str, scope: str | None) -> CommunityView:
+        row = await self._one(communities, "community_id", community_id, scope, "community")
+        return CommunityView(id=row.community_id, township_id=row.township_id, name=row.name,
+                             version=row.version)
+
+    async def communities(self, scope: str | None, township_id: str | None, limit: int,
+                          cursor: str | None) -> Page:
+        query = sa.select(communities)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(communities.c.township_id == township)
+        return await self._page(query, communities.c.name, communities.c.community_id, limit,
+                                cursor, lambda r: CommunityView(
+                                    id=r.community_id, township_id=r.township_id, name=r.name,
+                                    version=r.version))
+
+    def _compound(self, row) -> CompoundView:
+        return CompoundView(id=row.compound_id, community_id=row.community_id,
+                            township_id=row.township_id, name=row.name, households=row.households,
+                            registered_on=row.registered_on, version=row.version)
+
+    async def compound(self, compound_id: str, scope: str | None) -> CompoundView:
+        return self._compound(await self._one(compounds, "compound_id", compound_id, scope,
+                                              "compound"))
+
+    async def compounds(self, scope: str | None, township_id: str | None,
+                        community_id: str | None, limit: int, cursor: str | None) -> Page:
+        query = sa.select(compounds)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(compounds.c.township_id == township)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+            query = query.where(compounds.c.community_id == community_id)
+        return await self._page(query, compounds.c.name, compounds.c.compound_id, limit, cursor,
+                                self._compound)
+
+    async def rules(self, scope: str | None, township_id: str | None, limit: int,
+                    cursor: str | None) -> Page:
+        """County-wide rules are visible to everyone; a township's only within its scope."""
+        query = sa.select(rules)
+        township = self._township_filter(scope, township_id)
+        if township_id:
+            query = query.where(rules.c.township_id == township)
+        elif scope is not None:
+            query = query.where(sa.or_(rules.c.township_id.is_(None), rules.c.township_id == scope))
+        return await self._page(query, rules.c.title, rules.c.rule_id, limit, cursor,
+                                lambda r: RuleView(id=r.rule_id, township_id=r.township_id,
+                                                   title=r.title, document_number=r.document_number,
+                                                   effective_on=r.effective_on))
+
+    async def capacity_overview(self, scope: str | None, period_from: date | None,
+                                period_to: date | None) -> CapacityOverview:
+        """Party-building offices (set up by the end of the period), hires by kind and rules
+        adopted within the period, per township and in total."""
+        async with self.engine.connect() as conn:
+            query = sa.select(townships).order_by(townships.c.name, townships.c.township_id)
+            if scope is not None:
+                query = query.where(townships.c.township_id == scope)
+            rows = (await conn.execute(query)).all()
+            ids = [r.township_id for r in rows]
+            hired = await self._hires_by_township(conn, ids, period_from, period_to)
+            rule_query = sa.select(rules.c.township_id, sa.func.count()).group_by(rules.c.township_id)
+            if period_from:
+                rule_query = rule_query.where(rules.c.effective_on >= period_from)
+            if period_to:
+                rule_query = rule_query.where(rules.c.effective_on <= period_to)
+            rule_counts = {t: n for t, n in await conn.execute(rule_query)}
+        per = []
+        for row in rows:
+            has_office = row.office_set_up_on is not None and (
+                period_to is None or row.office_set_up_on <= period_to)
+            per.append(TownshipCapacity(
+                township_id=row.township_id, name=row.name, party_building_office=has_office,
+                office_set_up_on=row.office_set_up_on, hires=hired[row.township_id],
+                rules=rule_counts.get(row.township_id, 0)))
+        total = Hires(**{k: sum(getattr(p.hires, k) for p in per) for k in HIRE_KINDS})
+        county_rules = rule_counts.get(None, 0)
+        return CapacityOverview(
+            period_from=period_from, period_to=period_to, townships=len(per),
+            townships_with_office=sum(p.party_building_office for p in per), hires=total,
+            rules=county_rules + sum(p.rules for p in per), county_rules=county_rules,
+            by_township=per)

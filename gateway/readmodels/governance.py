@@ -1,0 +1,317 @@
+"""Governance read models and the projection that maintains them.
+
+Every row of a township's record carries ``township_id``: queries confine township operators
+with one filter. Rows are keyed by natural ids (or stream id + stream version), never by
+autoincrement, so a rebuild from the events gives the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts import registry
+from contracts.envelope import EventEnvelope
+from contracts.governance import (
+    CommunityRegistered,
+    ComplainantContacted,
+    ComplaintClosed,
+    ComplaintDispatched,
+    ComplaintExtensionDecided,
+    ComplaintExtensionRequested,
+    ComplaintFollowedUp,
+    ComplaintOverdueFlagged,
+    ComplaintReceived,
+    ComplaintReopened,
+    ComplaintResultReported,
+    ComplaintReturnDecided,
+    ComplaintReturnRequested,
+    ComplaintSignedFor,
+    CompoundRegistered,
+    InstitutionalRuleAdopted,
+    PartyBuildingOfficeSetUp,
+    SlaPolicySet,
+    StaffHired,
+    TownshipRegistered,
+    VillageRegistered,
+)
+from contracts.registry import DomainEvent
+from services.kernel.db import upsert
+
+__all__ = ["GovernanceProjection", "metadata"]
+
+metadata = sa.MetaData()
+_ID = 64
+LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+townships = sa.Table(
+    "rm_governance_townships", metadata,
+    sa.Column("township_id", sa.String(_ID), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("established_on", sa.Date, nullable=True),
+    sa.Column("office_set_up_on", sa.Date, nullable=True),
+    sa.Column("office_staff", sa.Integer, nullable=True),
+    sa.Column("office_document", sa.String(100), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+hires = sa.Table(
+    "rm_governance_hires", metadata,
+    sa.Column("township_id", sa.String(_ID), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, doc="Version of the township stream."),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("hired_on", sa.Date, nullable=False, index=True),
+    sa.Column("note", sa.String(500), nullable=True),
+)
+
+villages = sa.Table(
+    "rm_governance_villages", metadata,
+    sa.Column("village_id", sa.String(_ID), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+communities = sa.Table(
+    "rm_governance_communities", metadata,
+    sa.Column("community_id", sa.String(_ID), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+compounds = sa.Table(
+    "rm_governance_compounds", metadata,
+    sa.Column("compound_id", sa.String(_ID), primary_key=True),
+    sa.Column("community_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("households", sa.Integer, nullable=False),
+    sa.Column("registered_on", sa.Date, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+rules = sa.Table(
+    "rm_governance_rules", metadata,
+    sa.Column("rule_id", sa.String(_ID), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=True, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("document_number", sa.String(100), nullable=True),
+    sa.Column("effective_on", sa.Date, nullable=False),
+)
+
+sla_policy = sa.Table(
+    "rm_governance_sla_policy", metadata,
+    sa.Column("policy_id", sa.String(_ID), primary_key=True),
+    sa.Column("policy", sa.JSON, nullable=False),
+    sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+_TS = sa.DateTime(timezone=True)
+
+complaints = sa.Table(
+    "rm_governance_complaints", metadata,
+    sa.Column("complaint_id", sa.String(_ID), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("community_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("urgency", sa.String(20), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("phone_masked", sa.String(32), nullable=False),
+    sa.Column("phone_sealed", sa.Text, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False, index=True),
+    sa.Column("received_at", _TS, nullable=False, index=True),
+    sa.Column("received_on", sa.Date, nullable=False, index=True, doc="Local (China) date."),
+    sa.Column("unit_kind", sa.String(20), nullable=True),
+    sa.Column("unit_id", sa.String(_ID), nullable=True, index=True),
+    sa.Column("unit_name", sa.String(100), nullable=True),
+    sa.Column("dispatches", sa.Integer, nullable=False, default=0),
+    sa.Column("first_dispatched_at", _TS, nullable=True),
+    sa.Column("sign_for_due", _TS, nullable=True),
+    sa.Column("response_due", _TS, nullable=True),
+    sa.Column("resolve_due", _TS, nullable=True),
+    sa.Column("paused_since", _TS, nullable=True),
+    sa.Column("return_requested_at", _TS, nullable=True),
+    sa.Column("signed_at", _TS, nullable=True),
+    sa.Column("contacted_at", _TS, nullable=True),
+    sa.Column("contacted_on_time", sa.Boolean, nullable=True),
+    sa.Column("result", sa.Text, nullable=True),
+    sa.Column("result_at", _TS, nullable=True),
+    sa.Column("result_on_time", sa.Boolean, nullable=True),
+    sa.Column("followed_up_at", _TS, nullable=True),
+    sa.Column("resolved", sa.Boolean, nullable=True),
+    sa.Column("satisfaction", sa.String(30), nullable=True),
+    sa.Column("closed_at", _TS, nullable=True),
+    sa.Column("outcome", sa.String(20), nullable=True),
+    sa.Column("returns_requested", sa.Integer, nullable=False, default=0),
+    sa.Column("returns_granted", sa.Integer, nullable=False, default=0),
+    sa.Column("extensions_requested", sa.Integer, nullable=False, default=0),
+    sa.Column("extensions_granted", sa.Integer, nullable=False, default=0),
+    sa.Column("reopen_count", sa.Integer, nullable=False, default=0),
+    sa.Column("overdue_flags", sa.Integer, nullable=False, default=0),
+    sa.Column("last_flagged_at", _TS, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+complaint_dispatches = sa.Table(
+    "rm_governance_complaint_dispatches", metadata,
+    sa.Column("complaint_id", sa.String(_ID), primary_key=True),
+    sa.Column("dispatch_number", sa.Integer, primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("unit_kind", sa.String(20), nullable=False),
+    sa.Column("unit_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("unit_name", sa.String(100), nullable=False),
+    sa.Column("dispatched_at", _TS, nullable=False),
+    sa.Column("sign_for_due", _TS, nullable=False),
+    sa.Column("signed_at", _TS, nullable=True),
+    sa.Column("signed_on_time", sa.Boolean, nullable=True),
+    sa.Column("return_requested_at", _TS, nullable=True),
+    sa.Column("return_granted", sa.Boolean, nullable=True),
+)
+
+
+async def _update(conn: AsyncConnection, table: sa.Table, key: str, value: str,
+                  values: dict) -> None:
+    result = await conn.execute(table.update().where(table.c[key] == value).values(**values))
+    if result.rowcount != 1:
+        raise LookupError(f"{table.name}: no row {key}={value} (event before its record)")
+
+
+class GovernanceProjection:
+    """Townships and their capacity, villages, communities, compounds, rules, complaints, alerts,
+    rectification cases, reserve candidates and the published lists."""
+
+    name = "governance"
+    metadata = metadata
+
+    def handles(self, event_type: str) -> bool:
+        return event_type.startswith("zugong.governance.")
+
+    async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
+        data = registry.decode(event.type, event.data)
+        await self._apply(conn, data, event)
+
+    async def _apply(self, conn: AsyncConnection, data: DomainEvent, event: EventEnvelope) -> None:
+        version = event.streamversion
+        match data:
+            case TownshipRegistered():
+                await conn.execute(townships.insert().values(
+                    township_id=data.township_id, name=data.name,
+                    established_on=data.effective_on, version=version))
+            case PartyBuildingOfficeSetUp():
+                await _update(conn, townships, "township_id", data.township_id, {
+                    "office_set_up_on": data.effective_on, "office_staff": data.staff_count,
+                    "office_document": data.document_number, "version": version})
+            case StaffHired():
+                await conn.execute(hires.insert().values(
+                    township_id=data.township_id, seq=version, kind=data.kind, count=data.count,
+                    hired_on=data.effective_on, note=data.note))
+                await _update(conn, townships, "township_id", data.township_id,
+                              {"version": version})
+            case VillageRegistered():
+                await conn.execute(villages.insert().values(
+                    village_id=data.village_id, township_id=data.township_id, name=data.name,
+                    version=version))
+            case CommunityRegistered():
+                await conn.execute(communities.insert().values(
+                    community_id=data.community_id, township_id=data.township_id,
+                    name=data.name, version=version))
+            case CompoundRegistered():
+                await conn.execute(compounds.insert().values(
+                    compound_id=data.compound_id, community_id=data.community_id,
+                    township_id=data.township_id, name=data.name, households=data.households,
+                    registered_on=data.effective_on, version=version))
+            case InstitutionalRuleAdopted():
+                await conn.execute(rules.insert().values(
+                    rule_id=data.rule_id, township_id=data.township_id, title=data.title,
+                    document_number=data.document_number, effective_on=data.effective_on))
+
+            case _ if isinstance(data, ComplaintReceived | ComplaintDispatched | ComplaintSignedFor
+                                 | ComplaintReturnRequested | ComplaintReturnDecided
+                                 | ComplaintExtensionRequested | ComplaintExtensionDecided
+                                 | ComplainantContacted | ComplaintResultReported
+                                 | ComplaintFollowedUp | ComplaintReopened | ComplaintClosed
+                                 | ComplaintOverdueFlagged):
+                await _complaint(conn, data, version)
+            case SlaPolicySet():
+                await upsert(conn, sla_policy, [{
+                    "policy_id": data.policy_id, "policy": data.policy.model_dump(mode="json"),
+                    "set_at": data.at, "version": version}], ["policy_id"])
+
+
+async def _complaint(conn: AsyncConnection, data: DomainEvent, version: int) -> None:
+    key = data.complaint_id
+    c = complaints.c
+    values: dict = {"version": version}
+    match data:
+        case ComplaintReceived():
+            await conn.execute(complaints.insert().values(
+                complaint_id=key, township_id=data.township_id, community_id=data.community_id,
+                channel=data.channel, category=data.category, urgency=data.urgency,
+                description=data.description, phone_masked=data.contact_phone.masked,
+                phone_sealed=data.contact_phone.ciphertext, state="received",
+                received_at=data.at, received_on=data.at.astimezone(LOCAL_TZ).date(),
+                dispatches=0, returns_requested=0, returns_granted=0, extensions_requested=0,
+                extensions_granted=0, reopen_count=0, overdue_flags=0, version=version))
+            return
+        case ComplaintDispatched():
+            unit = data.handling_unit
+            await conn.execute(complaint_dispatches.insert().values(
+                complaint_id=key, dispatch_number=data.dispatch_number,
+                township_id=data.township_id, unit_kind=unit.kind, unit_id=unit.id,
+                unit_name=unit.name, dispatched_at=data.at, sign_for_due=data.sign_for_due))
+            values.update(state="dispatched", unit_kind=unit.kind, unit_id=unit.id,
+                          unit_name=unit.name, dispatches=data.dispatch_number,
+                          first_dispatched_at=sa.func.coalesce(c.first_dispatched_at, data.at),
+                          sign_for_due=data.sign_for_due, response_due=data.response_due,
+                          resolve_due=data.resolve_due, paused_since=None, signed_at=None)
+        case ComplaintSignedFor():
+            await _current_dispatch(conn, key, signed_at=data.at, signed_on_time=data.on_time)
+            values.update(state="signed", signed_at=data.at)
+        case ComplaintReturnRequested():
+            await _current_dispatch(conn, key, return_requested_at=data.at)
+            values.update(state="return_requested", return_requested_at=data.at,
+                          returns_requested=c.returns_requested + 1)
+        case ComplaintReturnDecided():
+            await _current_dispatch(conn, key, return_granted=data.granted)
+            if data.granted:
+                values.update(state="received", paused_since=c.return_requested_at,
+                              returns_granted=c.returns_granted + 1)
+            else:
+                values.update(state=sa.case((c.signed_at.is_(None), "dispatched"),
+                                            else_="signed"))
+        case ComplaintExtensionRequested():
+            values.update(extensions_requested=c.extensions_requested + 1)
+        case ComplaintExtensionDecided():
+            values.update(resolve_due=data.resolve_due)
+            if data.granted:
+                values.update(extensions_granted=c.extensions_granted + 1)
+        case ComplainantContacted():
+            values.update(contacted_at=data.at, contacted_on_time=data.on_time)
+        case ComplaintResultReported():
+            values.update(state="result_reported", result=data.result, result_at=data.at,
+                          result_on_time=data.on_time)
+        case ComplaintFollowedUp():
+            values.update(state="followed_up", followed_up_at=data.at, resolved=data.resolved,
+                          satisfaction=data.satisfaction)
+        case ComplaintReopened():
+            values.update(state="signed", reopen_count=data.reopen_count,
+                          resolve_due=data.resolve_due, outcome=None, closed_at=None)
+        case ComplaintClosed():
+            values.update(state="closed", closed_at=data.at, outcome=data.outcome)
+        case ComplaintOverdueFlagged():
+            values.update(overdue_flags=c.overdue_flags + 1, last_flagged_at=data.at)
+    await _update(conn, complaints, "complaint_id", key, values)
+
+
+async def _current_dispatch(conn: AsyncConnection, complaint_id: str, **values) -> None:
+    d = complaint_dispatches.c
+    current = sa.select(sa.func.max(d.dispatch_number)).where(
+        d.complaint_id == complaint_id).scalar_subquery()
+    await conn.execute(complaint_dispatches.update().where(
+        d.complaint_id == complaint_id, d.dispatch_number == current).values(**values))

@@ -1,0 +1,278 @@
+"""Governance routes: commands forwarded to the governance service, queries from read models.
+
+Township operators (a `township` claim in the token) are confined to their township here as
+in the service: another township's record is 404, a list filter naming it is 403.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+
+from contracts.api.governance import COMMANDS, CommandAccepted, CommandRoute
+from contracts.governance import SlaPolicy
+from gateway.context import ContextDep, GatewayContext
+from gateway.queries_governance import (
+    KPI_GROUPS,
+    CapacityOverview,
+    CommunityView,
+    ComplaintView,
+    CompoundView,
+    KpiFormulas,
+    KpiReport,
+    Page,
+    RuleView,
+    TownshipView,
+    VillageView,
+)
+from services.kernel.auth import Forbidden, Permission, Principal
+from services.kernel.http import PROBLEM_JSON
+from services.kernel.service_app import IdempotencyKey, IfMatch, require
+
+__all__ = ["router"]
+
+PREFIX = "/api/v1/governance"
+PROJECTION = "governance"
+router = APIRouter(prefix=PREFIX, tags=["governance"])
+Reader = Annotated[Principal, Depends(require(Permission.GOVERNANCE_READ))]
+ConsistencyTokenHeader = Annotated[str | None, Header(
+    alias="X-Consistency-Token",
+    description="Token from a command's answer: wait until the read model includes it.")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=500,
+                                     description="`next_cursor` of the previous page.")]
+TownshipFilter = Annotated[str | None, Query(max_length=40, description="Only this township.")]
+LEVEL_PERMISSION = {"township": Permission.GOVERNANCE_WRITE,
+                    "county": Permission.GOVERNANCE_ADMINISTER}
+
+_PROBLEMS = {code: {"content": {PROBLEM_JSON: {}}, "description": text} for code, text in {
+    401: "Missing or invalid token", 403: "Role lacks the permission, or another township",
+    404: "Unknown resource (or another township's)", 409: "Conflict (state or duplicate)",
+    412: "If-Match is stale", 422: "Invalid input or business rule violated"}.items()}
+
+
+def scope_of(principal: Principal) -> str | None:
+    if principal.role == "township_operator" and not principal.township:
+        raise Forbidden("a township operator's token must carry a `township` claim")
+    return principal.township
+
+
+async def _fresh(ctx: GatewayContext, response: Response, token: str | None) -> None:
+    state = await ctx.consistency.wait(PROJECTION, token)
+    if state:
+        response.headers["X-Consistency"] = state
+
+
+def _forwarder(route: CommandRoute) -> None:
+    path_params = re.findall(r"{(\w+)}", route.path)
+    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                annotation=Annotated[str, Path(max_length=100)])
+              for name in path_params]
+    if route.body is not None:
+        params.append(inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY,
+                                        annotation=route.body))
+    params += [
+        inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter("principal", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[
+            Principal, Depends(require(LEVEL_PERMISSION[route.level]))]),
+        inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=ContextDep),
+        inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY,
+                          annotation=IdempotencyKey, default=None),
+        inspect.Parameter("if_match", inspect.Parameter.KEYWORD_ONLY, annotation=IfMatch,
+                          default=None),
+    ]
+
+    async def forward(**kwargs: Any) -> Response:
+        scope_of(kwargs["principal"])
+        return await kwargs["ctx"].services["governance"].forward(kwargs["request"])
+
+    forward.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    forward.__name__ = route.name
+    router.add_api_route(route.path, forward, methods=["POST"], status_code=201,
+                         response_model=CommandAccepted, responses=_PROBLEMS,
+                         operation_id=f"governance_{route.name}", summary=route.summary,
+                         name=f"governance_{route.name}")
+
+
+for _route in COMMANDS:
+    _forwarder(_route)
+
+
+# --- geography and township capacity -----------------------------------------------------------
+
+@router.get("/township-capacity", response_model=CapacityOverview, responses=_PROBLEMS,
+            operation_id="governance_township_capacity")
+async def township_capacity(
+    response: Response, principal: Reader, ctx: ContextDep,
+    period_from: Annotated[date | None, Query(alias="from", description="Period start (incl.).")] = None,
+    period_to: Annotated[date | None, Query(alias="to", description="Period end (incl.).")] = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """Party-building offices, hires by kind and institutional rules, per township and in total."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.capacity_overview(scope_of(principal), period_from, period_to)
+
+
+@router.get("/townships", response_model=Page[TownshipView], responses=_PROBLEMS,
+            operation_id="governance_list_townships")
+async def list_townships(response: Response, principal: Reader, ctx: ContextDep,
+                         limit: Limit = 100, cursor: Cursor = None,
+                         consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.townships(scope_of(principal), limit, cursor)
+
+
+@router.get("/townships/{township_id}", response_model=TownshipView, responses=_PROBLEMS,
+            operation_id="governance_get_township")
+async def get_township(township_id: str, response: Response, principal: Reader, ctx: ContextDep,
+                       consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.township(township_id, scope_of(principal))
+
+
+@router.get("/villages", response_model=Page[VillageView], responses=_PROBLEMS,
+            operation_id="governance_list_villages")
+async def list_villages(response: Response, principal: Reader, ctx: ContextDep,
+                        township_id: TownshipFilter = None, limit: Limit = 100,
+                        cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.villages(scope_of(principal), township_id, limit, cursor)
+
+
+@router.get("/villages/{village_id}", response_model=VillageView, responses=_PROBLEMS,
+            operation_id="governance_get_village")
+async def get_village(village_id: str, response: Response, principal: Reader, ctx: ContextDep,
+                      consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.village(village_id, scope_of(principal))
+
+
+@router.get("/communities", response_model=Page[CommunityView], responses=_PROBLEMS,
+            operation_id="governance_list_communities")
+async def list_communities(response: Response, principal: Reader, ctx: ContextDep,
+                           township_id: TownshipFilter = None, limit: Limit = 100,
+                           cursor: Cursor = None,
+                           consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.communities(scope_of(principal), township_id, limit, cursor)
+
+
+@router.get("/communities/{community_id}", response_model=CommunityView, responses=_PROBLEMS,
+            operation_id="governance_get_community")
+async def get_community(community_id: str, response: Response, principal: Reader,
+                        ctx: ContextDep, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.community(community_id, scope_of(principal))
+
+
+@router.get("/compounds", response_model=Page[CompoundView], responses=_PROBLEMS,
+            operation_id="governance_list_compounds")
+async def list_compounds(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    community_id: Annotated[str | None, Query(max_length=40)] = None, limit: Limit = 100,
+    cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.compounds(scope_of(principal), township_id, community_id, limit,
+                                          cursor)
+
+
+@router.get("/compounds/{compound_id}", response_model=CompoundView, responses=_PROBLEMS,
+            operation_id="governance_get_compound")
+async def get_compound(compound_id: str, response: Response, principal: Reader, ctx: ContextDep,
+                       consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.compound(compound_id, scope_of(principal))
+
+
+@router.get("/institutional-rules", response_model=Page[RuleView], responses=_PROBLEMS,
+            operation_id="governance_list_institutional_rules")
+async def list_rules(response: Response, principal: Reader, ctx: ContextDep,
+                     township_id: TownshipFilter = None, limit: Limit = 100,
+                     cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rules(scope_of(principal), township_id, limit, cursor)
+
+
+# --- SLA policy and complaints -------------------------------------------------------------------
+
+PeriodFrom = Annotated[date | None, Query(alias="from", description="Received on or after (local date).")]
+PeriodTo = Annotated[date | None, Query(alias="to", description="Received on or before (local date).")]
+AsOf = Annotated[datetime | None, Query(
+    description="The instant clocks are read at (overdue, due for response); default now.")]
+CommunityFilter = Annotated[str | None, Query(max_length=40, description="Only this community.")]
+Category = Annotated[Literal["consultation", "help", "complaint", "report", "suggestion"] | None,
+                     Query()]
+
+
+@router.get("/sla-policy", response_model=SlaPolicy, responses=_PROBLEMS,
+            operation_id="governance_get_sla_policy")
+async def get_sla_policy(response: Response, principal: Reader, ctx: ContextDep,
+                         consistency_token: ConsistencyTokenHeader = None):
+    """The SLA policy in force (the defaults of REFERENCE.md §2.3 until one is set)."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.sla_policy()
+
+
+@router.get("/complaints/kpis", response_model=KpiReport, responses=_PROBLEMS,
+            operation_id="governance_complaint_kpis")
+async def complaint_kpis(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[KPI_GROUPS], Query()] = "handling_unit",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, community_id: CommunityFilter = None,
+    category: Category = None, period_from: PeriodFrom = None, period_to: PeriodTo = None,
+    as_of: AsOf = None,
+    satisfied_ratings: Annotated[list[Literal["satisfied", "basically_satisfied", "dissatisfied"]] | None,
+                                 Query(description="Ratings counted as satisfied; default "
+                                       "satisfied and basically_satisfied.")] = None,
+    return_counts: Annotated[Literal["requested", "granted"], Query(
+        description="Count returns asked for, or only those granted.")] = "requested",
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """响应率 / 解决率 / 满意率, completion, on-time completion, timely sign-for, return and reopen
+    rates of the orders received in the period, with numerators and denominators."""
+    await _fresh(ctx, response, consistency_token)
+    formulas = KpiFormulas(
+        satisfied_ratings=frozenset(satisfied_ratings or ("satisfied", "basically_satisfied")),
+        return_counts=return_counts)
+    return await ctx.governance.complaint_kpis(
+        scope_of(principal), group_by=group_by, township_id=township_id,
+        community_id=community_id, category=category, period_from=period_from,
+        period_to=period_to, as_of=as_of, formulas=formulas)
+
+
+@router.get("/complaints", response_model=Page[ComplaintView], responses=_PROBLEMS,
+            operation_id="governance_list_complaints")
+async def list_complaints(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    community_id: CommunityFilter = None,
+    handling_unit_id: Annotated[str | None, Query(max_length=100)] = None,
+    category: Category = None,
+    state: Annotated[Literal["received", "dispatched", "signed", "return_requested",
+                             "result_reported", "followed_up", "closed"] | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="Only orders with a passed deadline "
+                                          "(true) or none (false) at `as_of`.")] = None,
+    period_from: PeriodFrom = None, period_to: PeriodTo = None, as_of: AsOf = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.complaints(
+        scope_of(principal), township_id=township_id, community_id=community_id,
+        unit_id=handling_unit_id, category=category, state=state, overdue=overdue,
+        period_from=period_from, period_to=period_to, as_of=as_of,
+        reveal=principal.has(Permission.COMPLAINT_CONTACT_READ), limit=limit, cursor=cursor)
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintView, responses=_PROBLEMS,
+            operation_id="governance_get_complaint")
+async def get_complaint(complaint_id: str, response: Response, principal: Reader,
+                        ctx: ContextDep, as_of: AsOf = None,
+                        consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.complaint(
+        complaint_id, scope_of(principal), principal.has(Permission.COMPLAINT_CONTACT_READ), as_of)

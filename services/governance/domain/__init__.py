@@ -1,0 +1,1 @@
+"""Governance domain: aggregates and rules, no I/O."""

@@ -1,0 +1,373 @@
+"""Governance command handlers: load, check scope, decide, append. Dependencies are arguments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from contracts import registry
+from contracts.api import governance as api
+from contracts.governance import SlaPolicy
+from services.governance.domain.common import local_date, utc
+from services.governance.domain.complaint import Complaint
+from services.governance.domain.geography import (
+    Community,
+    Compound,
+    InstitutionalRule,
+    Township,
+    Village,
+)
+from services.governance.domain.phone import normalise_phone
+from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
+from services.kernel.aggregate import Aggregate, Repository
+from services.kernel.auth import Forbidden
+from services.kernel.commands import CommandOutcome, Decision, execute_command
+from services.kernel.errors import DomainRuleViolation, NotFound
+from services.kernel.eventstore import CommandMetadata, EventStore
+from services.kernel.personal_data import PersonalDataVault
+
+__all__ = ["HANDLERS", "Actor", "GovernanceDeps"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends the command and what they may touch: ``township`` scopes a township operator
+    to its own records; ``county`` says the sender may send county-level commands."""
+
+    meta: CommandMetadata
+    township: str | None = None
+    county: bool = True
+    if_match: int | None = None
+
+    def sees(self, township_id: str | None) -> bool:
+        return self.township is None or township_id == self.township
+
+    def ensure_visible(self, township_id: str | None, what: str, record_id: str) -> None:
+        """A record of another township does not exist for a township operator."""
+        if not self.sees(township_id):
+            raise NotFound(f"{what} {record_id} does not exist")
+
+    def ensure_may_use(self, township_id: str | None, pointer: str) -> None:
+        if not self.sees(township_id):
+            raise Forbidden(f"a township operator of {self.township} may not act for "
+                            f"township {township_id}",
+                            errors=[{"pointer": pointer, "detail": "another township's record",
+                                     "code": "out_of_scope"}])
+
+    def ensure_county(self, what: str) -> None:
+        if self.township is not None or not self.county:
+            raise Forbidden(f"{what} is a county-level action")
+
+
+@dataclass
+class GovernanceDeps:
+    store: EventStore
+    vault: PersonalDataVault
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.townships = Repository(self.store, Township, registry)
+        self.villages = Repository(self.store, Village, registry)
+        self.communities = Repository(self.store, Community, registry)
+        self.compounds = Repository(self.store, Compound, registry)
+        self.rules = Repository(self.store, InstitutionalRule, registry)
+        self.policies = Repository(self.store, SlaPolicyRecord, registry)
+        self.complaints = Repository(self.store, Complaint, registry)
+
+    def now(self) -> datetime:
+        return utc(self.clock())
+
+    def today(self) -> date:
+        return local_date(self.now())
+
+    async def get(self, repo: Repository, record_id: str, what: str, actor: Actor) -> Aggregate:
+        """The record named in the path, if it exists and the actor may see it (else 404)."""
+        record = await repo.get(record_id, what=what)
+        actor.ensure_visible(record.township_id, what, record_id)
+        return record
+
+    async def ref(self, repo: Repository, record_id: str, what: str, actor: Actor,
+                  pointer: str) -> Aggregate:
+        """A record named in the body: 422 if unknown, 403 if another township's."""
+        record = await repo.load(record_id)
+        if not record.exists:
+            raise DomainRuleViolation(f"{what} {record_id} does not exist", pointer=pointer,
+                                      code=f"unknown_{what.replace(' ', '_')}")
+        actor.ensure_may_use(record.township_id, pointer)
+        return record
+
+
+Handler = Callable[..., Awaitable[CommandOutcome]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(function: Handler) -> Handler:
+    HANDLERS[function.__name__] = function
+    return function
+
+
+async def _run(d: GovernanceDeps, actor: Actor, decide: Callable[[], Awaitable[Decision]],
+               ) -> CommandOutcome:
+    return await execute_command(d.store, decide, actor.meta, if_match=actor.if_match)
+
+
+async def _change(d: GovernanceDeps, actor: Actor, repo: Repository, record_id: str, what: str,
+                  change: Callable[[Aggregate], None]) -> CommandOutcome:
+    """The common shape: one existing record, in scope, changed by one domain method."""
+    async def decide() -> Decision:
+        record = await d.get(repo, record_id, what, actor)
+        change(record)
+        return Decision([record], record)
+
+    return await _run(d, actor, decide)
+
+
+# --- geography and township capacity -----------------------------------------------------------
+
+@handler
+async def register_township(d: GovernanceDeps, actor: Actor, body: api.RegisterTownship,
+                            ) -> CommandOutcome:
+    actor.ensure_county("registering a township")
+
+    async def decide() -> Decision:
+        township = await d.townships.load(body.code)
+        township.register(body.name, body.effective_on, d.today())
+        return Decision([township], township)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def set_up_party_building_office(d: GovernanceDeps, actor: Actor,
+                                       body: api.SetUpPartyBuildingOffice, township_id: str,
+                                       ) -> CommandOutcome:
+    return await _change(d, actor, d.townships, township_id, "township", lambda t: (
+        t.set_up_party_building_office(body.effective_on or d.today(), body.staff_count,
+                                       body.document_number, d.today())))
+
+
+@handler
+async def record_hires(d: GovernanceDeps, actor: Actor, body: api.RecordHires, township_id: str,
+                       ) -> CommandOutcome:
+    return await _change(d, actor, d.townships, township_id, "township", lambda t: (
+        t.record_hires(body.kind, body.count, body.effective_on or d.today(), body.note,
+                       d.today())))
+
+
+async def _township_ref(d: GovernanceDeps, actor: Actor, township_id: str) -> Township:
+    actor.ensure_may_use(township_id, "#/township_id")
+    return await d.ref(d.townships, township_id, "township", actor, "#/township_id")
+
+
+@handler
+async def register_village(d: GovernanceDeps, actor: Actor, body: api.RegisterVillage,
+                           ) -> CommandOutcome:
+    async def decide() -> Decision:
+        township = await _township_ref(d, actor, body.township_id)
+        village = await d.villages.load(body.code)
+        village.register(township, body.name)
+        return Decision([village], village)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_community(d: GovernanceDeps, actor: Actor, body: api.RegisterCommunity,
+                             ) -> CommandOutcome:
+    async def decide() -> Decision:
+        township = await _township_ref(d, actor, body.township_id)
+        community = await d.communities.load(body.code)
+        community.register(township, body.name)
+        return Decision([community], community)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_compound(d: GovernanceDeps, actor: Actor, body: api.RegisterCompound,
+                            ) -> CommandOutcome:
+    compound_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        community = await d.ref(d.communities, body.community_id, "community", actor,
+                                "#/community_id")
+        compound = await d.compounds.load(compound_id)
+        compound.register(community, body.name, body.households, body.effective_on, d.today())
+        return Decision([compound], compound)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def adopt_institutional_rule(d: GovernanceDeps, actor: Actor,
+                                   body: api.AdoptInstitutionalRule) -> CommandOutcome:
+    rule_id = str(uuid.uuid4())
+    if body.township_id is None:
+        actor.ensure_county("adopting a county-wide rule")
+
+    async def decide() -> Decision:
+        township = (await _township_ref(d, actor, body.township_id)
+                    if body.township_id is not None else None)
+        rule = await d.rules.load(rule_id)
+        rule.adopt(township, body.title, body.document_number, body.effective_on or d.today(),
+                   d.today())
+        return Decision([rule], rule)
+
+    return await _run(d, actor, decide)
+
+
+# --- SLA policy and citizen complaints ---------------------------------------------------------
+
+@handler
+async def set_sla_policy(d: GovernanceDeps, actor: Actor, body: api.SetSlaPolicy,
+                         ) -> CommandOutcome:
+    actor.ensure_county("setting the SLA policy")
+    policy = SlaPolicy.model_validate(body.model_dump())
+
+    async def decide() -> Decision:
+        record = await d.policies.load(POLICY_ID)
+        record.set(policy, d.now(), d.now())
+        return Decision([record], record)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def receive_complaint(d: GovernanceDeps, actor: Actor, body: api.ReceiveComplaint,
+                            ) -> CommandOutcome:
+    try:
+        phone = normalise_phone(body.contact_phone)
+    except ValueError as error:
+        raise DomainRuleViolation(f"contact_phone: {error}", pointer="#/contact_phone",
+                                  code="phone") from None
+    sealed = d.vault.seal("phone", phone)
+    complaint_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        community = await d.ref(d.communities, body.community_id, "community", actor,
+                                "#/community_id")
+        complaint = await d.complaints.load(complaint_id)
+        complaint.receive(
+            township_id=community.township_id, community_id=community.id, channel=body.channel,
+            category=body.category, urgency=body.urgency, description=body.description,
+            contact_phone=sealed, at=body.at or d.now(), now=d.now())
+        return Decision([complaint], complaint)
+
+    return await _run(d, actor, decide)
+
+
+async def _policy(d: GovernanceDeps) -> SlaPolicy:
+    return (await d.policies.load(POLICY_ID)).current
+
+
+def _unit_acts(actor: Actor, complaint: Complaint) -> None:
+    """Handling-unit steps: a township operator acts only on orders its township handles."""
+    unit = complaint.unit
+    if actor.township is not None and (unit is None or unit.kind != "township"
+                                       or unit.id != actor.township):
+        raise Forbidden(f"complaint {complaint.id} is handled by "
+                        f"{unit.name if unit else 'no unit yet'}, not by township {actor.township}")
+
+
+def _complaint_step(step: Callable[[Complaint, GovernanceDeps, SlaPolicy], None], *,
+                    unit_step: bool = False, needs_policy: bool = False):
+    async def run(d: GovernanceDeps, actor: Actor, complaint_id: str) -> CommandOutcome:
+        async def decide() -> Decision:
+            complaint = await d.get(d.complaints, complaint_id, "complaint", actor)
+            if unit_step:
+                _unit_acts(actor, complaint)
+            policy = await _policy(d) if needs_policy else None
+            step(complaint, d, policy)
+            return Decision([complaint], complaint)
+
+        return await _run(d, actor, decide)
+    return run
+
+
+@handler
+async def dispatch_complaint(d: GovernanceDeps, actor: Actor, body: api.DispatchComplaint,
+                             complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.dispatch(
+        body.handling_unit, p, body.at or d.now(), d.now()), needs_policy=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def sign_for_complaint(d: GovernanceDeps, actor: Actor, body: api.SignForComplaint,
+                             complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.sign_for(body.at or d.now(), d.now()),
+                                 unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def request_return(d: GovernanceDeps, actor: Actor, body: api.RequestReturn,
+                         complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.request_return(
+        body.reason, body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def decide_return(d: GovernanceDeps, actor: Actor, body: api.DecideReturn,
+                        complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.decide_return(
+        body.granted, body.note, body.at or d.now(), d.now()))(d, actor, complaint_id)
+
+
+@handler
+async def request_extension(d: GovernanceDeps, actor: Actor, body: api.RequestExtension,
+                            complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.request_extension(
+        body.requested, body.reason, body.at or d.now(), d.now()), unit_step=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def decide_extension(d: GovernanceDeps, actor: Actor, body: api.DecideExtension,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.decide_extension(
+        body.granted, body.duration, p, body.at or d.now(), d.now()), needs_policy=True)(
+        d, actor, complaint_id)
+
+
+@handler
+async def record_first_contact(d: GovernanceDeps, actor: Actor, body: api.RecordFirstContact,
+                               complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.record_first_contact(
+        body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def report_result(d: GovernanceDeps, actor: Actor, body: api.ReportResult,
+                        complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.report_result(
+        body.result, body.at or d.now(), d.now()), unit_step=True)(d, actor, complaint_id)
+
+
+@handler
+async def record_follow_up(d: GovernanceDeps, actor: Actor, body: api.RecordFollowUp,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.record_follow_up(
+        body.resolved, body.satisfaction, body.note, body.at or d.now(), d.now()))(
+        d, actor, complaint_id)
+
+
+@handler
+async def reopen_complaint(d: GovernanceDeps, actor: Actor, body: api.ReopenComplaint,
+                           complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.reopen(
+        body.reason, p, body.at or d.now(), d.now()), needs_policy=True)(d, actor, complaint_id)
+
+
+@handler
+async def close_complaint(d: GovernanceDeps, actor: Actor, body: api.CloseComplaint,
+                          complaint_id: str) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.close(
+        body.outcome, body.note, body.at or d.now(), d.now()))(d, actor, complaint_id)
+
+
+@handler
+async def flag_overdue_complaint(d: GovernanceDeps, actor: Actor, complaint_id: str,
+                                 ) -> CommandOutcome:
+    return await _complaint_step(lambda c, d, p: c.flag_overdue(d.now()))(d, actor, complaint_id)
