@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.api.personnel import CommandAccepted
 from contracts.talent import (
     AgreementScope,
     ExpertKind,
@@ -21,6 +22,7 @@ __all__ = [
     "ArrangeSecondment",
     "CertifyStudio",
     "CloseFollowUp",
+    "CommandAccepted",
     "CompleteInternshipPosition",
     "EndSecondment",
     "GrantStudioFunding",

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from contracts.api.personnel import CommandAccepted
 from contracts.api.talent import (
     ArrangeSecondment,
     CertifyStudio,
     CloseFollowUp,
+    CommandAccepted,
     CompleteInternshipPosition,
     EndSecondment,
     GrantStudioFunding,

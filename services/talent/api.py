@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
-from contracts.api.personnel import CommandAccepted
 from contracts.api.talent import (
     ArrangeSecondment,
     CertifyStudio,
     CloseFollowUp,
+    CommandAccepted,
     CompleteInternshipPosition,
     EndSecondment,
     GrantStudioFunding,
