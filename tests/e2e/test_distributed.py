@@ -3,6 +3,7 @@ separate processes, over a real Kafka broker and PostgreSQL, driven through the 
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -48,6 +49,8 @@ def distributed(kafka_broker, postgres_server, tmp_path):
         ZugongProcess("projector", ["projector"], env, tmp_path),
         ZugongProcess("gateway", ["gateway"], env, tmp_path),
         ZugongProcess("training", ["serve", "training", "--port", str(training_port)], env, tmp_path),
+        ZugongProcess("training-relay", ["relay", "training"], env, tmp_path),
+        ZugongProcess("training-consumer", ["consume", "training"], env, tmp_path),
     ]
     for process in processes:
         process.start()
@@ -79,6 +82,27 @@ def test_recruit_and_read_back_through_separate_processes(distributed):
         assert got.headers["x-consistency"] == "fresh"
         assert got.json()["name"] == "李娜"
         assert got.json()["unit"]["name"] == "怀仁市委组织部"
+
+        # training learns of the cadre through Kafka (its own consumer), never from personnel's DB
+        cls = client.post("/api/v1/training/classes", json={
+            "name": "2024年中青班", "kind": "young_cadre", "mode": "offline",
+            "starts_on": "2024-04-08", "ends_on": "2024-04-19", "planned_hours": 60,
+            "capacity": 30})
+        assert cls.status_code == 201, cls.text
+        deadline = time.monotonic() + 60
+        while True:
+            enrolled = client.post(f"/api/v1/training/classes/{cls.json()['id']}/enrolments",
+                                   json={"cadre_id": accepted["id"]})
+            if enrolled.status_code != 409 or time.monotonic() > deadline:
+                break
+            assert "cadre-not-yet-known" in enrolled.text
+            time.sleep(0.2)
+        assert enrolled.status_code == 201, (enrolled.text, processes[6].log_tail())
+        trainees = client.get(f"/api/v1/training/classes/{cls.json()['id']}/trainees",
+                              headers={"X-Consistency-Token": enrolled.json()["consistency_token"]})
+        assert trainees.headers["x-consistency"] == "fresh", processes[5].log_tail()
+        assert [(t["cadre_id"], t["name"]) for t in trainees.json()["items"]] == [
+            (accepted["id"], "李娜")]
 
         bad = client.post("/api/v1/personnel/cadres",
                           json={**cadre_body(unit_id), "national_id": "140624199204090000"})
