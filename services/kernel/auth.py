@@ -38,7 +38,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     ),
     "operator": frozenset({Permission.PERSONNEL_READ}),
     "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ}),
-    "training_officer": frozenset({Permission.TRAINING_READ, Permission.TRAINING_WRITE}),
+    "training_officer": frozenset(
+        {Permission.TRAINING_READ, Permission.TRAINING_WRITE, Permission.PERSONNEL_READ}),
 }
 
 

@@ -406,6 +406,7 @@ async def test_roles_training_officer_writes_viewer_reads(platform):
         **viewer, "X-Consistency-Token": accepted.json()["consistency_token"]})
     assert seen.status_code == 200
     assert (await platform.get(CLASSES, headers=personnel_officer)).status_code == 403
+    assert (await platform.get("/api/v1/cadres", headers=officer)).status_code == 200  # to pick
     for method, path in (("GET", CLASSES), ("POST", CLASSES)):
         response = await platform.request(method, path, json=class_body())
         assert response.status_code == 401 and response.headers["content-type"] == PROBLEM
