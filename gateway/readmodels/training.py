@@ -61,8 +61,6 @@ classes = sa.Table(
     sa.Column("sessions", sa.Integer, nullable=False, default=0),
     sa.Column("session_hours", sa.Integer, nullable=False, default=0),
     sa.Column("enrolled", sa.Integer, nullable=False, default=0),
-    sa.Column("withdrawn", sa.Integer, nullable=False, default=0),
-    sa.Column("completed", sa.Integer, nullable=False, default=0),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("ix_rm_training_classes_start", "starts_on", "class_id"),
 )
@@ -162,8 +160,8 @@ class TrainingProjection:
                     "starts_on": data.starts_on, "ends_on": data.ends_on,
                     "planned_hours": data.planned_hours, "capacity": data.capacity,
                     "organizer": data.organizer, "venue": data.venue, "status": "scheduled",
-                    "sessions": 0, "session_hours": 0, "enrolled": 0, "withdrawn": 0,
-                    "completed": 0, "version": version}], ["class_id"])
+                    "sessions": 0, "session_hours": 0, "enrolled": 0,
+                    "version": version}], ["class_id"])
             case TrainingClassOpened():
                 await _update_class(conn, data.class_id, version,
                                     {"status": "open", "opened_on": data.effective_on})
@@ -201,14 +199,12 @@ class TrainingProjection:
             case TraineeWithdrawn():
                 await _update_enrolment(conn, data.class_id, data.cadre_id, {
                     "status": "withdrawn", "withdrawn_on": data.effective_on})
-                await _update_class(conn, data.class_id, version,
-                                    {"withdrawn": classes.c.withdrawn + 1})
+                await _update_class(conn, data.class_id, version, {})
             case TraineeCompleted():
                 await _update_enrolment(conn, data.class_id, data.cadre_id, {
                     "status": "completed", "credited_hours": data.credited_hours,
                     "completed_on": data.effective_on})
-                await _update_class(conn, data.class_id, version,
-                                    {"completed": classes.c.completed + 1})
+                await _update_class(conn, data.class_id, version, {})
             case MassEventHeld():
                 await upsert(conn, mass_events, [{
                     "mass_event_id": data.mass_event_id, "title": data.title, "kind": data.kind,

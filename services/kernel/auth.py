@@ -41,7 +41,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
     "personnel_officer": frozenset(
         {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}),
-    "training_officer": frozenset({Permission.TRAINING_READ, Permission.TRAINING_WRITE}),
+    "training_officer": frozenset(
+        {Permission.TRAINING_READ, Permission.TRAINING_WRITE, Permission.PERSONNEL_READ}),
     "talent_officer": frozenset(
         {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ}),
     "operator": frozenset({Permission.PERSONNEL_READ}),

@@ -3,6 +3,7 @@ separate processes, over a real Kafka broker and PostgreSQL, driven through the 
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -94,6 +95,26 @@ def test_recruit_and_read_back_through_separate_processes(distributed):
                           headers={"X-Consistency-Token": funded.json()["consistency_token"]})
         assert view.headers["x-consistency"] == "fresh", [p.log_tail() for p in processes]
         assert view.json()["funding_total_yuan"] == 50000
+        # training learns of the cadre through Kafka (its own consumer), never from personnel's DB
+        cls = client.post("/api/v1/training/classes", json={
+            "name": "2024年中青班", "kind": "young_cadre", "mode": "offline",
+            "starts_on": "2024-04-08", "ends_on": "2024-04-19", "planned_hours": 60,
+            "capacity": 30})
+        assert cls.status_code == 201, cls.text
+        deadline = time.monotonic() + 60
+        while True:
+            enrolled = client.post(f"/api/v1/training/classes/{cls.json()['id']}/enrolments",
+                                   json={"cadre_id": accepted["id"]})
+            if enrolled.status_code != 409 or time.monotonic() > deadline:
+                break
+            assert "cadre-not-yet-known" in enrolled.text
+            time.sleep(0.2)
+        assert enrolled.status_code == 201, (enrolled.text, [p.log_tail() for p in processes if 'consumer' in p.name])
+        trainees = client.get(f"/api/v1/training/classes/{cls.json()['id']}/trainees",
+                              headers={"X-Consistency-Token": enrolled.json()["consistency_token"]})
+        assert trainees.headers["x-consistency"] == "fresh", [p.log_tail() for p in processes]
+        assert [(t["cadre_id"], t["name"]) for t in trainees.json()["items"]] == [
+            (accepted["id"], "李娜")]
 
         bad = client.post("/api/v1/personnel/cadres",
                           json={**cadre_body(unit_id), "national_id": "140624199204090000"})

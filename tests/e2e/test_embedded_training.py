@@ -5,6 +5,7 @@ and appends nothing to the training store."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -225,6 +226,26 @@ async def test_one_cadre_cannot_be_in_two_overlapping_off_the_job_classes(platfo
     await enrol(platform, advanced["id"], cadre)
 
 
+async def test_concurrent_enrolments_cannot_beat_capacity_or_the_overlap_rule(platform):
+    people = await cadres(platform, 7)
+    for cadre in people:  # wait until training knows them all
+        probe = await schedule(platform, name=f"探测{cadre[:4]}", mode="online", capacity=1)
+        await enrol(platform, probe["id"], cadre)
+    small = await schedule(platform, capacity=3)
+    answers = await asyncio.gather(*[platform.post(
+        f"{CLASSES}/{small['id']}/enrolments", json={"cadre_id": c}, headers=platform.admin)
+        for c in people[:6]])
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [422] * 3
+    first = await schedule(platform, name="甲班", capacity=5)
+    second = await schedule(platform, name="乙班", kind="advanced", capacity=5,
+                            starts_on="2024-04-15", ends_on="2024-04-20")
+    answers = await asyncio.gather(*[platform.post(
+        f"{CLASSES}/{cls['id']}/enrolments", json={"cadre_id": people[6]}, headers=platform.admin)
+        for cls in (first, second)])
+    assert sorted(r.status_code for r in answers) == [201, 422]
+    assert "overlapping_class" in next(r.text for r in answers if r.status_code == 422)
+
+
 # -- attendance and completion -------------------------------------------------------------------
 
 async def test_attendance_leave_withdrawal_and_completion_credit(platform):
@@ -406,6 +427,7 @@ async def test_roles_training_officer_writes_viewer_reads(platform):
         **viewer, "X-Consistency-Token": accepted.json()["consistency_token"]})
     assert seen.status_code == 200
     assert (await platform.get(CLASSES, headers=personnel_officer)).status_code == 403
+    assert (await platform.get("/api/v1/cadres", headers=officer)).status_code == 200  # to pick
     for method, path in (("GET", CLASSES), ("POST", CLASSES)):
         response = await platform.request(method, path, json=class_body())
         assert response.status_code == 401 and response.headers["content-type"] == PROBLEM
