@@ -18,8 +18,8 @@ from contracts.personnel_rules import add_years, age_on
 from gateway.readmodels.personnel import cadre_events, cadre_row, cadres, fold_cadre, units
 from services.kernel.errors import NotFound, ZugongError
 
-__all__ = ["AGE_BANDS", "CadreDetail", "CadreView", "Page", "PersonnelQueries", "UnitView",
-           "age_band_of"]
+__all__ = ["AGE_BANDS", "AgeBand", "CadreDetail", "CadreView", "Page", "PersonnelQueries",
+           "UnitView", "age_band_of"]
 
 AgeBand = Literal["0-30", "31-35", "36-40", "41-45", "46-50", "51-55", "56+"]
 AGE_BANDS: dict[str, tuple[int, int | None]] = {

@@ -250,11 +250,11 @@ def fold_cadre(events: Iterable[tuple[int, DomainEvent]], as_of: date | None = N
                         "on": event.effective_on.isoformat(), "rating": event.rating,
                         "comment": event.comment})
             case CadreExitedReserve():
-                if state["reserve"]:
+                if state["reserve"] and state["reserve"]["entry_id"] == event.entry_id:
                     state["reserve_history"].append({
                         **state["reserve"], "exited_on": event.effective_on.isoformat(),
                         "reason": event.reason})
-                state["reserve"] = None
+                    state["reserve"] = None
     if state is None:
         return None
     if as_of is not None:

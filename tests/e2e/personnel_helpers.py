@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -77,6 +77,12 @@ async def go_live(client, unit_id: str, who: dict, *, since: str = "2015-01-01",
     return (await command(client, "/cadres", body))["id"]
 
 
+def _plain(row) -> dict:
+    """A row with datetimes as naive UTC: SQLite drops the zone, PostgreSQL keeps it."""
+    return {k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo
+            else v for k, v in row._mapping.items()}
+
+
 async def rebuild_and_compare(client, tmp_path) -> dict[str, int]:
     """Rebuild the personnel read models from the store into a fresh database and compare
     every table row by row with the live one; returns the row count per table."""
@@ -97,8 +103,8 @@ async def rebuild_and_compare(client, tmp_path) -> dict[str, int]:
         for table in metadata.sorted_tables:
             query = sa.select(table).order_by(*table.primary_key.columns)
             async with ctx.read_engine.connect() as live, engine.connect() as rebuilt:
-                live_rows = [dict(r._mapping) for r in await live.execute(query)]
-                rebuilt_rows = [dict(r._mapping) for r in await rebuilt.execute(query)]
+                live_rows = [_plain(r) for r in await live.execute(query)]
+                rebuilt_rows = [_plain(r) for r in await rebuilt.execute(query)]
             assert live_rows, f"{table.name} is empty: nothing to compare"
             assert rebuilt_rows == live_rows, f"{table.name} differs after a rebuild"
             counts[table.name] = len(live_rows)

@@ -490,3 +490,33 @@ async def test_eligibility_exchange_candidates_and_retirements(platform):
     assert (retiring["within_1"], retiring["within_3"], retiring["overdue"]) == (1, 1, 0)
     assert retiring["cadres"][0]["retirement_date"] == "2026-03-01"
 
+
+
+async def test_openapi_lists_the_lifecycle(world):
+    spec = (await world.get("/openapi.json")).json()
+    paths = spec["paths"]
+    for path in ("/api/v1/personnel/units/{unit_id}/leadership-posts",
+                 "/api/v1/personnel/units/{unit_id}/rank-quotas",
+                 "/api/v1/personnel/cadres/{cadre_id}/education",
+                 "/api/v1/personnel/cadres/{cadre_id}/rank-promotions",
+                 "/api/v1/personnel/cadres/{cadre_id}/appointments",
+                 "/api/v1/personnel/cadres/{cadre_id}/post-to-rank-conversions",
+                 "/api/v1/personnel/cadres/{cadre_id}/exchanges",
+                 "/api/v1/personnel/cadres/{cadre_id}/departures",
+                 "/api/v1/personnel/reserve-entries",
+                 "/api/v1/personnel/reserve-entries/{entry_id}/reviews",
+                 "/api/v1/personnel/reserve-entries/{entry_id}/exits",
+                 "/api/v1/units/{unit_id}/structure", "/api/v1/reserve-pool",
+                 "/api/v1/promotion-eligibility", "/api/v1/exchange-candidates",
+                 "/api/v1/retirements", "/api/v1/personnel-movements"):
+        assert path in paths, path
+    operation_ids = [op["operationId"] for item in paths.values() for op in item.values()]
+    assert len(operation_ids) == len(set(operation_ids))
+    movements = paths["/api/v1/personnel-movements"]["get"]
+    assert {p["name"] for p in movements["parameters"]} >= {"from", "to"}
+
+
+async def test_movement_period_must_be_ordered(world):
+    response = await world.get("/api/v1/personnel-movements", params={
+        "from": "2025-12-31", "to": "2025-01-01"}, headers=world.admin)
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM

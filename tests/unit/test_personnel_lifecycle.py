@@ -449,6 +449,9 @@ def test_one_active_entry_then_review_exit_and_reenter():
     cadre.exit_reserve(entry_id=entry, reason="assessment", effective_on=date(2025, 12, 2), today=TODAY)
     with pytest.raises(Conflict, match="closed"):
         cadre.exit_reserve(entry_id=entry, reason="left", effective_on=date(2025, 12, 3), today=TODAY)
+    assert code_of(lambda: cadre.enter_reserve(level="deputy_section_chief",
+                                               effective_on=date(2025, 12, 1), source=None,
+                                               rules=RULES, today=TODAY)) == "date_order"
     again = cadre.enter_reserve(level="deputy_section_chief", effective_on=date(2025, 12, 5),
                                 source=None, rules=RULES, today=TODAY)
     assert again == "c1.2"

@@ -83,6 +83,7 @@ class Cadre(Aggregate):
         self.education: list[tuple[str, str, date]] = []
         self.reserve: CadreEnteredReserve | None = None
         self.reserve_entries = 0
+        self.reserve_closed_on: date | None = None
         self.last_movement_on: date | None = None
         self.last_effective_on: date | None = None
         self.departure: CadreDeparted | None = None
@@ -122,7 +123,7 @@ class Cadre(Aggregate):
                 self.reserve = event
                 self.reserve_entries += 1
             case CadreExitedReserve():
-                self.reserve = None
+                self.reserve, self.reserve_closed_on = None, event.effective_on
         effective_on = getattr(event, "effective_on", None)
         if isinstance(event, CadreRegistered):
             # what a go-live cadre already holds dates their latest movement
@@ -377,6 +378,10 @@ class Cadre(Aggregate):
             raise DomainRuleViolation(
                 f"the cadre already has an active reserve entry ({self.reserve.entry_id}, "
                 f"{self.reserve.level})", pointer="#/cadre_id", code="already_in_reserve")
+        if self.reserve_closed_on and effective_on < self.reserve_closed_on:
+            raise DomainRuleViolation(
+                f"the cadre's previous reserve entry was open until {self.reserve_closed_on}; "
+                "entries cannot overlap", pointer="#/effective_on", code="date_order")
         assert self.birth_date
         age, limit = age_on(self.birth_date, effective_on), rules.reserve_max_age[level]  # type: ignore[index]
         if age > limit:
