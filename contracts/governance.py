@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_SLA_POLICY",
     "AlertLevel",
     "AlertSlaRule",
+    "AlertType",
     "CommunityRegistered",
     "ComplainantContacted",
     "ComplaintCategory",
@@ -42,8 +43,17 @@ __all__ = [
     "HandlingUnit",
     "HireKind",
     "InstitutionalRuleAdopted",
+    "MonitoringConnected",
+    "MonitoringDisconnected",
     "PartyBuildingOfficeSetUp",
+    "PropertyAlertAcknowledged",
+    "PropertyAlertDispatched",
+    "PropertyAlertFalseAlarm",
+    "PropertyAlertRaised",
+    "PropertyAlertResolved",
     "Satisfaction",
+    "ServiceStationClosed",
+    "ServiceStationOpened",
     "SlaPolicy",
     "SlaPolicySet",
     "StaffHired",
@@ -402,3 +412,100 @@ class ComplaintOverdueFlagged(_ComplaintEvent):
     event_type = "zugong.governance.complaint_overdue_flagged"
     deadline: Literal["sign_for", "response", "resolve"] = Field(description="Which clock ran out.")
     due_at: datetime = Field(description="The deadline that passed.")
+
+
+# --- compounds: service stations, monitoring, property alerts ----------------------------------
+
+AlertType = Literal["video", "smoke", "water_pressure", "elevator", "access_control", "fire_lane",
+                    "falling_object", "e_bike_in_elevator"]
+
+
+@registry.register
+class ServiceStationOpened(_CompoundEvent):
+    """A Party-mass service station (党群服务站点) opened in the compound."""
+
+    event_type = "zugong.governance.service_station_opened"
+    address: str | None = Field(None, description="Where in the compound.")
+    effective_on: date = Field(description="Opening date.")
+
+
+@registry.register
+class ServiceStationClosed(_CompoundEvent):
+    """The compound's service station closed."""
+
+    event_type = "zugong.governance.service_station_closed"
+    reason: str = Field(description="Why.")
+    effective_on: date = Field(description="Closing date (not open from that day).")
+
+
+@registry.register
+class MonitoringConnected(_CompoundEvent):
+    """The compound's monitoring was connected to the county platform."""
+
+    event_type = "zugong.governance.monitoring_connected"
+    devices: int = Field(ge=0, description="Devices connected (cameras, smoke sensors…).")
+    effective_on: date = Field(description="Connection date.")
+
+
+@registry.register
+class MonitoringDisconnected(_CompoundEvent):
+    """The compound's monitoring was disconnected from the county platform."""
+
+    event_type = "zugong.governance.monitoring_disconnected"
+    reason: str = Field(description="Why.")
+    effective_on: date = Field(description="Disconnection date (not connected from that day).")
+
+
+class _AlertEvent(DomainEvent):
+    stream_kind = "property_alert"
+    alert_id: str = Field(description="The alert's id.")
+    compound_id: str = Field(description="The compound it was raised in.")
+    township_id: str = Field(description="The compound's township.")
+    at: datetime = Field(description="When it happened (UTC; may be backdated).")
+
+
+@registry.register
+class PropertyAlertRaised(_AlertEvent):
+    """A monitoring device of the compound raised an alert; carries its SLA deadlines."""
+
+    event_type = "zugong.governance.property_alert_raised"
+    type: AlertType = Field(description="What the device detected.")
+    level: AlertLevel = Field(description="Alert level; selects the SLA.")
+    device: str | None = Field(None, description="Device id or location.")
+    acknowledge_due: datetime = Field(description="Acknowledge by.")
+    resolve_due: datetime = Field(description="Resolve by.")
+
+
+@registry.register
+class PropertyAlertAcknowledged(_AlertEvent):
+    """Someone on duty acknowledged the alert (已确认)."""
+
+    event_type = "zugong.governance.property_alert_acknowledged"
+    on_time: bool = Field(description="By the acknowledge deadline.")
+
+
+@registry.register
+class PropertyAlertDispatched(_AlertEvent):
+    """The alert was dispatched to the property company, a grid worker or a department."""
+
+    event_type = "zugong.governance.property_alert_dispatched"
+    assignee_kind: Literal["property_company", "grid_worker", "department"] = Field(
+        description="Who must act.")
+    assignee: str = Field(description="Name of the company, worker or department.")
+
+
+@registry.register
+class PropertyAlertResolved(_AlertEvent):
+    """The cause of the alert was dealt with (已恢复)."""
+
+    event_type = "zugong.governance.property_alert_resolved"
+    on_time: bool = Field(description="By the resolve deadline.")
+    note: str | None = Field(None, description="What was done.")
+
+
+@registry.register
+class PropertyAlertFalseAlarm(_AlertEvent):
+    """The alert turned out to be a false alarm (误报)."""
+
+    event_type = "zugong.governance.property_alert_false_alarm"
+    note: str | None = Field(None, description="Why it is false.")

@@ -14,6 +14,7 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "institutional_rule"): "zugong.governance.institutional_rule",
     ("governance", "sla_policy"): "zugong.governance.sla_policy",
     ("governance", "complaint"): "zugong.governance.complaint",
+    ("governance", "property_alert"): "zugong.governance.property_alert",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -20,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.governance import DEFAULT_SLA_POLICY, SlaPolicy
 from gateway.queries import _decode_cursor, _encode_cursor
 from gateway.readmodels.governance import (
+    LOCAL_TZ,
+    alerts,
     communities,
     complaint_dispatches,
     complaints,
+    compound_periods,
     compounds,
     hires,
     rules,
@@ -83,6 +86,9 @@ class CompoundView(BaseModel):
     name: str
     households: int
     registered_on: date | None
+    service_station_open: bool
+    monitoring_connected: bool
+    devices: int
     version: int
 
 
@@ -477,7 +483,206 @@ _GROUP_KEY: dict[str, Callable[[Any], str | None]] = {
 }
 
 
-class GovernanceQueries(_ComplaintQueries):
+class AlertView(BaseModel):
+    id: str
+    compound_id: str
+    township_id: str
+    type: str
+    level: str
+    device: str | None
+    state: str
+    raised_at: datetime
+    acknowledge_due: datetime
+    resolve_due: datetime
+    acknowledged_at: datetime | None
+    acknowledged_on_time: bool | None
+    dispatched_at: datetime | None
+    assignee_kind: str | None
+    assignee: str | None
+    resolved_at: datetime | None
+    resolved_on_time: bool | None
+    false_alarm_at: datetime | None
+    note: str | None
+    breaches: list[str] = Field(description="SLA clocks broken at `as_of`: acknowledge, resolve.")
+    version: int
+
+
+class TownshipCoverage(BaseModel):
+    township_id: str
+    compounds: int
+    with_service_station: int
+    coverage_rate: Ratio
+    monitoring_connected: int
+
+
+class AlertFigures(BaseModel):
+    raised: int
+    open: int
+    resolved: int
+    false_alarms: int
+    by_type: dict[str, int]
+    by_level: dict[str, int]
+    mean_time_to_acknowledge_seconds: float | None = Field(
+        description="Mean of acknowledged − raised over acknowledged alerts.")
+    mean_time_to_resolve_seconds: float | None = Field(
+        description="Mean of resolved − raised over resolved alerts (false alarms excluded).")
+    acknowledge_breaches: int = Field(description="Acknowledged late, or unacknowledged past due.")
+    resolve_breaches: int = Field(description="Resolved late, or unresolved past due "
+                                  "(false alarms never breach the resolve clock).")
+    alerts_with_breach: int
+
+
+class CompoundMetrics(BaseModel):
+    as_of: datetime
+    on: date = Field(description="Local date the station and monitoring figures are taken on.")
+    compounds: int
+    with_service_station: int
+    coverage_rate: Ratio = Field(description="Compounds with an open service station ÷ compounds.")
+    coverage_target: float
+    meets_target: bool
+    monitoring_connected: int
+    by_township: list[TownshipCoverage]
+    alerts: AlertFigures = Field(description="Alerts raised within the period.")
+
+
+def alert_breaches(row, as_of: datetime) -> list[str]:
+    out = []
+    acked = _aware(row.acknowledged_at)
+    if (acked or as_of) > _aware(row.acknowledge_due) and (acked or row.state == "raised"):
+        out.append("acknowledge")
+    resolved = _aware(row.resolved_at)
+    if row.state != "false_alarm" and (resolved or as_of) > _aware(row.resolve_due):
+        out.append("resolve")
+    return out
+
+
+class _CompoundQueries:
+    """Mixed into GovernanceQueries."""
+
+    def _alert(self, row, as_of: datetime) -> AlertView:
+        return AlertView(
+            id=row.alert_id, compound_id=row.compound_id, township_id=row.township_id,
+            type=row.type, level=row.level, device=row.device, state=row.state,
+            raised_at=_aware(row.raised_at), acknowledge_due=_aware(row.acknowledge_due),
+            resolve_due=_aware(row.resolve_due), acknowledged_at=_aware(row.acknowledged_at),
+            acknowledged_on_time=row.acknowledged_on_time, dispatched_at=_aware(row.dispatched_at),
+            assignee_kind=row.assignee_kind, assignee=row.assignee,
+            resolved_at=_aware(row.resolved_at), resolved_on_time=row.resolved_on_time,
+            false_alarm_at=_aware(row.false_alarm_at), note=row.note,
+            breaches=alert_breaches(row, as_of), version=row.version)
+
+    async def alert(self, alert_id: str, scope: str | None, as_of: datetime | None = None,
+                    ) -> AlertView:
+        row = await self._one(alerts, "alert_id", alert_id, scope, "alert")
+        return self._alert(row, self._as_of(as_of))
+
+    async def alerts(self, scope: str | None, *, township_id: str | None = None,
+                     compound_id: str | None = None, state: str | None = None,
+                     level: str | None = None, type_: str | None = None,
+                     as_of: datetime | None = None, limit: int, cursor: str | None) -> Page:
+        as_of = self._as_of(as_of)
+        a = alerts.c
+        query = sa.select(alerts)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(a.township_id == township)
+        if compound_id:
+            await self._owner(compounds, "compound_id", compound_id, scope, "compound")
+            query = query.where(a.compound_id == compound_id)
+        for column, value in ((a.state, state), (a.level, level), (a.type, type_)):
+            if value:
+                query = query.where(column == value)
+        return await self._page(query, a.raised_at, a.alert_id, limit, cursor,
+                                lambda r: self._alert(r, as_of))
+
+    async def compound_metrics(self, scope: str | None, *, township_id: str | None = None,
+                               community_id: str | None = None, as_of: datetime | None = None,
+                               period_from: date | None = None, period_to: date | None = None,
+                               target: float = 0.7) -> CompoundMetrics:
+        as_of = self._as_of(as_of)
+        on = as_of.astimezone(LOCAL_TZ).date()
+        township = self._township_filter(scope, township_id)
+        if community_id:
+            await self._owner(communities, "community_id", community_id, scope, "community")
+        k, p = compounds.c, compound_periods.c
+        base = sa.select(k.compound_id, k.township_id).where(
+            sa.or_(k.registered_on.is_(None), k.registered_on <= on))
+        if township:
+            base = base.where(k.township_id == township)
+        if community_id:
+            base = base.where(k.community_id == community_id)
+        base = base.subquery()
+
+        def running(facility: str):
+            return sa.select(p.compound_id).where(
+                p.facility == facility, p.start_on <= on,
+                sa.or_(p.end_on.is_(None), p.end_on > on)).distinct().subquery()
+
+        station, monitoring = running("station"), running("monitoring")
+        query = sa.select(
+            base.c.township_id, sa.func.count(),
+            sa.func.count(station.c.compound_id), sa.func.count(monitoring.c.compound_id),
+        ).select_from(base.outerjoin(station, station.c.compound_id == base.c.compound_id)
+                      .outerjoin(monitoring, monitoring.c.compound_id == base.c.compound_id)
+                      ).group_by(base.c.township_id).order_by(base.c.township_id)
+        alert_query = sa.select(alerts)
+        if township:
+            alert_query = alert_query.where(alerts.c.township_id == township)
+        if community_id:
+            alert_query = alert_query.where(alerts.c.compound_id.in_(sa.select(k.compound_id).where(
+                k.community_id == community_id)))
+        async with self.engine.connect() as conn:
+            per = (await conn.execute(query)).all()
+            alert_rows = [r for r in (await conn.execute(alert_query)).all()
+                          if (period_from is None or _local_day(r.raised_at) >= period_from)
+                          and (period_to is None or _local_day(r.raised_at) <= period_to)]
+        by_township = [TownshipCoverage(
+            township_id=t, compounds=n, with_service_station=st, coverage_rate=_ratio(st, n),
+            monitoring_connected=mon) for t, n, st, mon in per]
+        total = sum(r.compounds for r in by_township)
+        with_station = sum(r.with_service_station for r in by_township)
+        coverage = _ratio(with_station, total)
+        return CompoundMetrics(
+            as_of=as_of, on=on, compounds=total, with_service_station=with_station,
+            coverage_rate=coverage, coverage_target=target,
+            meets_target=bool(total) and with_station >= target * total,
+            monitoring_connected=sum(r.monitoring_connected for r in by_township),
+            by_township=by_township, alerts=_alert_figures(alert_rows, as_of))
+
+
+def _local_day(value: datetime) -> date:
+    return _aware(value).astimezone(LOCAL_TZ).date()
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def _alert_figures(rows, as_of: datetime) -> AlertFigures:
+    by_type: dict[str, int] = defaultdict(int)
+    by_level: dict[str, int] = defaultdict(int)
+    ack, res = [], []
+    breaches = {"acknowledge": 0, "resolve": 0, "any": 0}
+    for r in rows:
+        by_type[r.type] += 1
+        by_level[r.level] += 1
+        if r.acknowledged_at is not None:
+            ack.append((_aware(r.acknowledged_at) - _aware(r.raised_at)).total_seconds())
+        if r.resolved_at is not None:
+            res.append((_aware(r.resolved_at) - _aware(r.raised_at)).total_seconds())
+        broken = alert_breaches(r, as_of)
+        for b in broken:
+            breaches[b] += 1
+        breaches["any"] += bool(broken)
+    return AlertFigures(
+        raised=len(rows), open=sum(r.state in ("raised", "acknowledged", "dispatched") for r in rows),
+        resolved=sum(r.state == "resolved" for r in rows),
+        false_alarms=sum(r.state == "false_alarm" for r in rows), by_type=dict(sorted(by_type.items())),
+        by_level=dict(sorted(by_level.items())), mean_time_to_acknowledge_seconds=_mean(ack),
+        mean_time_to_resolve_seconds=_mean(res), acknowledge_breaches=breaches["acknowledge"],
+        resolve_breaches=breaches["resolve"], alerts_with_breach=breaches["any"])
+
+
+class GovernanceQueries(_ComplaintQueries, _CompoundQueries):
     def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine
@@ -606,7 +811,10 @@ class GovernanceQueries(_ComplaintQueries):
     def _compound(self, row) -> CompoundView:
         return CompoundView(id=row.compound_id, community_id=row.community_id,
                             township_id=row.township_id, name=row.name, households=row.households,
-                            registered_on=row.registered_on, version=row.version)
+                            registered_on=row.registered_on,
+                            service_station_open=row.station_open,
+                            monitoring_connected=row.monitoring_connected, devices=row.devices,
+                            version=row.version)
 
     async def compound(self, compound_id: str, scope: str | None) -> CompoundView:
         return self._compound(await self._one(compounds, "compound_id", compound_id, scope,

@@ -16,6 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.api.personnel import CommandAccepted
 from contracts.governance import (
+    AlertLevel,
+    AlertType,
     ComplaintCategory,
     ComplaintChannel,
     Duration,
@@ -28,25 +30,35 @@ from contracts.governance import (
 
 __all__ = [
     "COMMANDS",
+    "AcknowledgeAlert",
     "AdoptInstitutionalRule",
     "CloseComplaint",
+    "CloseServiceStation",
     "CommandAccepted",
     "CommandRoute",
+    "ConnectMonitoring",
     "DecideExtension",
     "DecideReturn",
+    "DisconnectMonitoring",
+    "DispatchAlert",
     "DispatchComplaint",
+    "MarkFalseAlarm",
+    "OpenServiceStation",
+    "RaiseAlert",
     "ReceiveComplaint",
     "RecordFirstContact",
     "RecordFollowUp",
     "RecordHires",
     "RegisterCommunity",
     "RegisterCompound",
+    "RegisterCompounds",
     "RegisterTownship",
     "RegisterVillage",
     "ReopenComplaint",
     "ReportResult",
     "RequestExtension",
     "RequestReturn",
+    "ResolveAlert",
     "SetSlaPolicy",
     "SetUpPartyBuildingOffice",
     "SignForComplaint",
@@ -282,6 +294,114 @@ class CloseComplaint(BaseModel):
     at: AwareDatetime | None = At
 
 
+# --- compounds: service stations, monitoring, property alerts ----------------------------------
+
+class CompoundRosterEntry(RegisterCompound):
+    """A compound of a roster, with its station and monitoring when it already has them."""
+
+    model_config = _examples({"community_id": "140624100001", "name": "仁和小区", "households": 640,
+                              "service_station_opened_on": "2024-05-01",
+                              "monitoring_connected_on": "2024-06-01", "devices": 24})
+
+    service_station_opened_on: date | None = None
+    monitoring_connected_on: date | None = None
+    devices: int = Field(0, ge=0, le=100_000, description="Devices connected, if connected.")
+
+
+class RegisterCompounds(BaseModel):
+    """Register a roster of compounds at once (all or none); answers the last one's id."""
+
+    model_config = _examples({"compounds": [CompoundRosterEntry.model_config["json_schema_extra"][
+        "examples"][0]]})
+
+    compounds: list[CompoundRosterEntry] = Field(min_length=1, max_length=500)
+
+
+class OpenServiceStation(BaseModel):
+    """Open the compound's Party-mass service station (党群服务站点)."""
+
+    model_config = _examples({"address": "3号楼一层", "effective_on": "2024-05-01"})
+
+    address: str | None = Field(None, max_length=200)
+    effective_on: date | None = Field(None, description="Opening date; default today.")
+
+
+class CloseServiceStation(BaseModel):
+    """Close the compound's service station."""
+
+    model_config = _examples({"reason": "场地收回"})
+
+    reason: str = Field(min_length=1, max_length=500)
+    effective_on: date | None = Field(None, description="Closing date; default today.")
+
+
+class ConnectMonitoring(BaseModel):
+    """Connect the compound's monitoring to the county platform."""
+
+    model_config = _examples({"devices": 24, "effective_on": "2024-06-01"})
+
+    devices: int = Field(ge=0, le=100_000)
+    effective_on: date | None = Field(None, description="Connection date; default today.")
+
+
+class DisconnectMonitoring(BaseModel):
+    """Disconnect the compound's monitoring from the county platform."""
+
+    model_config = _examples({"reason": "设备更换"})
+
+    reason: str = Field(min_length=1, max_length=500)
+    effective_on: date | None = Field(None, description="Disconnection date; default today.")
+
+
+class RaiseAlert(BaseModel):
+    """A connected compound's device raised an alert; the level picks its SLA."""
+
+    model_config = _examples({"compound_id": "5f0c…", "type": "smoke", "level": "critical",
+                              "device": "3号楼烟感-02"})
+
+    compound_id: str = Field(min_length=1, max_length=64)
+    type: AlertType
+    level: AlertLevel
+    device: str | None = Field(None, max_length=100)
+    at: AwareDatetime | None = At
+
+
+class AcknowledgeAlert(BaseModel):
+    """Acknowledge the alert (已确认)."""
+
+    model_config = _examples({})
+
+    at: AwareDatetime | None = At
+
+
+class DispatchAlert(BaseModel):
+    """Dispatch the alert to whoever must act."""
+
+    model_config = _examples({"assignee_kind": "property_company", "assignee": "仁和物业"})
+
+    assignee_kind: Literal["property_company", "grid_worker", "department"]
+    assignee: str = Field(min_length=1, max_length=100)
+    at: AwareDatetime | None = At
+
+
+class ResolveAlert(BaseModel):
+    """The cause was dealt with (已恢复)."""
+
+    model_config = _examples({"note": "已清理楼道"})
+
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
+class MarkFalseAlarm(BaseModel):
+    """The alert was false (误报)."""
+
+    model_config = _examples({"note": "炊烟误报"})
+
+    note: str | None = Field(None, max_length=1000)
+    at: AwareDatetime | None = At
+
+
 # --- the route table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -335,5 +455,27 @@ COMMANDS: list[CommandRoute] = [
         ("close_complaint", "close", CloseComplaint, "county", "Close the order"),
         ("flag_overdue_complaint", "overdue-flags", None, "county",
          "Flag the order's passed deadlines for supervision (督办), on the service clock"),
+    ]],
+    CommandRoute("register_compounds", "/compounds/batch", RegisterCompounds, "township",
+                 "/compounds/{id}", "Register a roster of compounds"),
+    *[CommandRoute(name, f"/compounds/{{compound_id}}/{segment}", body, "township",
+                   "/compounds/{id}", summary) for name, segment, body, summary in [
+        ("open_service_station", "service-station/opening", OpenServiceStation,
+         "Open the service station"),
+        ("close_service_station", "service-station/closing", CloseServiceStation,
+         "Close the service station"),
+        ("connect_monitoring", "monitoring/connection", ConnectMonitoring,
+         "Connect monitoring to the county platform"),
+        ("disconnect_monitoring", "monitoring/disconnection", DisconnectMonitoring,
+         "Disconnect monitoring"),
+    ]],
+    CommandRoute("raise_alert", "/alerts", RaiseAlert, "township", "/alerts/{id}",
+                 "Raise a property alert"),
+    *[CommandRoute(name, f"/alerts/{{alert_id}}/{segment}", body, "township", "/alerts/{id}",
+                   summary) for name, segment, body, summary in [
+        ("acknowledge_alert", "acknowledgement", AcknowledgeAlert, "Acknowledge an alert"),
+        ("dispatch_alert", "dispatch", DispatchAlert, "Dispatch an alert"),
+        ("resolve_alert", "resolution", ResolveAlert, "Resolve an alert"),
+        ("mark_false_alarm", "false-alarm", MarkFalseAlarm, "Mark an alert a false alarm"),
     ]],
 ]

@@ -31,7 +31,16 @@ from contracts.governance import (
     ComplaintSignedFor,
     CompoundRegistered,
     InstitutionalRuleAdopted,
+    MonitoringConnected,
+    MonitoringDisconnected,
     PartyBuildingOfficeSetUp,
+    PropertyAlertAcknowledged,
+    PropertyAlertDispatched,
+    PropertyAlertFalseAlarm,
+    PropertyAlertRaised,
+    PropertyAlertResolved,
+    ServiceStationClosed,
+    ServiceStationOpened,
     SlaPolicySet,
     StaffHired,
     TownshipRegistered,
@@ -91,7 +100,20 @@ compounds = sa.Table(
     sa.Column("name", sa.String(100), nullable=False),
     sa.Column("households", sa.Integer, nullable=False),
     sa.Column("registered_on", sa.Date, nullable=True),
+    sa.Column("station_open", sa.Boolean, nullable=False, default=False),
+    sa.Column("monitoring_connected", sa.Boolean, nullable=False, default=False),
+    sa.Column("devices", sa.Integer, nullable=False, default=0),
     sa.Column("version", sa.Integer, nullable=False),
+)
+
+compound_periods = sa.Table(
+    "rm_governance_compound_periods", metadata,
+    sa.Column("compound_id", sa.String(_ID), primary_key=True),
+    sa.Column("facility", sa.String(20), primary_key=True, doc="station or monitoring"),
+    sa.Column("seq", sa.Integer, primary_key=True, doc="Compound stream version that opened it."),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("start_on", sa.Date, nullable=False),
+    sa.Column("end_on", sa.Date, nullable=True, doc="First day it no longer runs."),
 )
 
 rules = sa.Table(
@@ -174,6 +196,30 @@ complaint_dispatches = sa.Table(
     sa.Column("return_granted", sa.Boolean, nullable=True),
 )
 
+alerts = sa.Table(
+    "rm_governance_alerts", metadata,
+    sa.Column("alert_id", sa.String(_ID), primary_key=True),
+    sa.Column("compound_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("type", sa.String(30), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("device", sa.String(100), nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("raised_at", _TS, nullable=False, index=True),
+    sa.Column("acknowledge_due", _TS, nullable=False),
+    sa.Column("resolve_due", _TS, nullable=False),
+    sa.Column("acknowledged_at", _TS, nullable=True),
+    sa.Column("acknowledged_on_time", sa.Boolean, nullable=True),
+    sa.Column("dispatched_at", _TS, nullable=True),
+    sa.Column("assignee_kind", sa.String(30), nullable=True),
+    sa.Column("assignee", sa.String(100), nullable=True),
+    sa.Column("resolved_at", _TS, nullable=True),
+    sa.Column("resolved_on_time", sa.Boolean, nullable=True),
+    sa.Column("false_alarm_at", _TS, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
 
 async def _update(conn: AsyncConnection, table: sa.Table, key: str, value: str,
                   values: dict) -> None:
@@ -225,7 +271,51 @@ class GovernanceProjection:
                 await conn.execute(compounds.insert().values(
                     compound_id=data.compound_id, community_id=data.community_id,
                     township_id=data.township_id, name=data.name, households=data.households,
-                    registered_on=data.effective_on, version=version))
+                    registered_on=data.effective_on, station_open=False,
+                    monitoring_connected=False, devices=0, version=version))
+            case ServiceStationOpened() | MonitoringConnected():
+                facility = "station" if isinstance(data, ServiceStationOpened) else "monitoring"
+                await conn.execute(compound_periods.insert().values(
+                    compound_id=data.compound_id, facility=facility, seq=version,
+                    township_id=data.township_id, start_on=data.effective_on))
+                values = ({"station_open": True} if facility == "station" else
+                          {"monitoring_connected": True, "devices": data.devices})
+                await _update(conn, compounds, "compound_id", data.compound_id,
+                              {**values, "version": version})
+            case ServiceStationClosed() | MonitoringDisconnected():
+                facility = "station" if isinstance(data, ServiceStationClosed) else "monitoring"
+                p = compound_periods.c
+                await conn.execute(compound_periods.update().where(
+                    p.compound_id == data.compound_id, p.facility == facility,
+                    p.end_on.is_(None)).values(end_on=data.effective_on))
+                values = ({"station_open": False} if facility == "station" else
+                          {"monitoring_connected": False, "devices": 0})
+                await _update(conn, compounds, "compound_id", data.compound_id,
+                              {**values, "version": version})
+            case PropertyAlertRaised():
+                await conn.execute(alerts.insert().values(
+                    alert_id=data.alert_id, compound_id=data.compound_id,
+                    township_id=data.township_id, type=data.type, level=data.level,
+                    device=data.device, state="raised", raised_at=data.at,
+                    acknowledge_due=data.acknowledge_due, resolve_due=data.resolve_due,
+                    version=version))
+            case PropertyAlertAcknowledged():
+                await _update(conn, alerts, "alert_id", data.alert_id, {
+                    "state": "acknowledged", "acknowledged_at": data.at,
+                    "acknowledged_on_time": data.on_time, "version": version})
+            case PropertyAlertDispatched():
+                await _update(conn, alerts, "alert_id", data.alert_id, {
+                    "state": "dispatched", "dispatched_at": data.at,
+                    "assignee_kind": data.assignee_kind, "assignee": data.assignee,
+                    "version": version})
+            case PropertyAlertResolved():
+                await _update(conn, alerts, "alert_id", data.alert_id, {
+                    "state": "resolved", "resolved_at": data.at,
+                    "resolved_on_time": data.on_time, "note": data.note, "version": version})
+            case PropertyAlertFalseAlarm():
+                await _update(conn, alerts, "alert_id", data.alert_id, {
+                    "state": "false_alarm", "false_alarm_at": data.at, "note": data.note,
+                    "version": version})
             case InstitutionalRuleAdopted():
                 await conn.execute(rules.insert().values(
                     rule_id=data.rule_id, township_id=data.township_id, title=data.title,

@@ -18,9 +18,11 @@ from contracts.governance import SlaPolicy
 from gateway.context import ContextDep, GatewayContext
 from gateway.queries_governance import (
     KPI_GROUPS,
+    AlertView,
     CapacityOverview,
     CommunityView,
     ComplaintView,
+    CompoundMetrics,
     CompoundView,
     KpiFormulas,
     KpiReport,
@@ -181,6 +183,27 @@ async def list_compounds(
                                           cursor)
 
 
+@router.get("/compounds/metrics", response_model=CompoundMetrics, responses=_PROBLEMS,
+            operation_id="governance_compound_metrics")
+async def compound_metrics(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    community_id: Annotated[str | None, Query(max_length=40)] = None,
+    as_of: Annotated[datetime | None, Query(
+        description="Figures at this instant (its local date for stations and monitoring; the "
+        "instant for open alerts' breaches); default now.")] = None,
+    period_from: Annotated[date | None, Query(alias="from", description="Alerts raised on or after.")] = None,
+    period_to: Annotated[date | None, Query(alias="to", description="Alerts raised on or before.")] = None,
+    target: Annotated[float, Query(ge=0, le=1, description="Service-station coverage target.")] = 0.7,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """Service-station coverage, monitoring connected, alerts by type and level, mean time to
+    acknowledge and to resolve, SLA breaches."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.compound_metrics(
+        scope_of(principal), township_id=township_id, community_id=community_id, as_of=as_of,
+        period_from=period_from, period_to=period_to, target=target)
+
+
 @router.get("/compounds/{compound_id}", response_model=CompoundView, responses=_PROBLEMS,
             operation_id="governance_get_compound")
 async def get_compound(compound_id: str, response: Response, principal: Reader, ctx: ContextDep,
@@ -276,3 +299,29 @@ async def get_complaint(complaint_id: str, response: Response, principal: Reader
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.complaint(
         complaint_id, scope_of(principal), principal.has(Permission.COMPLAINT_CONTACT_READ), as_of)
+
+
+@router.get("/alerts", response_model=Page[AlertView], responses=_PROBLEMS,
+            operation_id="governance_list_alerts")
+async def list_alerts(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    compound_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[Literal["raised", "acknowledged", "dispatched", "resolved", "false_alarm"]
+                     | None, Query()] = None,
+    level: Annotated[Literal["critical", "major", "minor"] | None, Query()] = None,
+    type: Annotated[str | None, Query(max_length=30)] = None,
+    as_of: AsOf = None, limit: Limit = 100, cursor: Cursor = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.alerts(
+        scope_of(principal), township_id=township_id, compound_id=compound_id, state=state,
+        level=level, type_=type, as_of=as_of, limit=limit, cursor=cursor)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertView, responses=_PROBLEMS,
+            operation_id="governance_get_alert")
+async def get_alert(alert_id: str, response: Response, principal: Reader, ctx: ContextDep,
+                    as_of: AsOf = None, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.alert(alert_id, scope_of(principal), as_of)

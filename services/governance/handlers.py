@@ -10,6 +10,7 @@ from datetime import date, datetime
 from contracts import registry
 from contracts.api import governance as api
 from contracts.governance import SlaPolicy
+from services.governance.domain.alert import PropertyAlert
 from services.governance.domain.common import local_date, utc
 from services.governance.domain.complaint import Complaint
 from services.governance.domain.geography import (
@@ -75,6 +76,7 @@ class GovernanceDeps:
         self.rules = Repository(self.store, InstitutionalRule, registry)
         self.policies = Repository(self.store, SlaPolicyRecord, registry)
         self.complaints = Repository(self.store, Complaint, registry)
+        self.alerts = Repository(self.store, PropertyAlert, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -371,3 +373,104 @@ async def close_complaint(d: GovernanceDeps, actor: Actor, body: api.CloseCompla
 async def flag_overdue_complaint(d: GovernanceDeps, actor: Actor, complaint_id: str,
                                  ) -> CommandOutcome:
     return await _complaint_step(lambda c, d, p: c.flag_overdue(d.now()))(d, actor, complaint_id)
+
+
+# --- compounds: service stations, monitoring, property alerts ----------------------------------
+
+@handler
+async def register_compounds(d: GovernanceDeps, actor: Actor, body: api.RegisterCompounds,
+                             ) -> CommandOutcome:
+    ids = [str(uuid.uuid4()) for _ in body.compounds]
+
+    async def decide() -> Decision:
+        today, seen, changed = d.today(), {}, []
+        for i, (entry, compound_id) in enumerate(zip(body.compounds, ids, strict=True)):
+            if entry.community_id not in seen:
+                seen[entry.community_id] = await d.ref(
+                    d.communities, entry.community_id, "community", actor,
+                    f"#/compounds/{i}/community_id")
+            compound = Compound(compound_id)
+            compound.register(seen[entry.community_id], entry.name, entry.households,
+                              entry.effective_on, today)
+            try:
+                if entry.service_station_opened_on:
+                    compound.open_service_station(None, entry.service_station_opened_on, today)
+                if entry.monitoring_connected_on:
+                    compound.connect_monitoring(entry.devices, entry.monitoring_connected_on, today)
+            except DomainRuleViolation as error:
+                raise DomainRuleViolation(error.detail, pointer=f"#/compounds/{i}",
+                                          code=error.code) from None
+            changed.append(compound)
+        return Decision(changed, changed[-1])
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def open_service_station(d: GovernanceDeps, actor: Actor, body: api.OpenServiceStation,
+                               compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.open_service_station(body.address, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def close_service_station(d: GovernanceDeps, actor: Actor, body: api.CloseServiceStation,
+                                compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.close_service_station(body.reason, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def connect_monitoring(d: GovernanceDeps, actor: Actor, body: api.ConnectMonitoring,
+                             compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.connect_monitoring(body.devices, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def disconnect_monitoring(d: GovernanceDeps, actor: Actor, body: api.DisconnectMonitoring,
+                                compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.disconnect_monitoring(body.reason, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def raise_alert(d: GovernanceDeps, actor: Actor, body: api.RaiseAlert) -> CommandOutcome:
+    alert_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        compound = await d.ref(d.compounds, body.compound_id, "compound", actor, "#/compound_id")
+        alert = await d.alerts.load(alert_id)
+        alert.raise_(compound, body.type, body.level, body.device, await _policy(d),
+                     body.at or d.now(), d.now())
+        return Decision([alert], alert)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def acknowledge_alert(d: GovernanceDeps, actor: Actor, body: api.AcknowledgeAlert,
+                            alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.acknowledge(body.at or d.now(), d.now())))
+
+
+@handler
+async def dispatch_alert(d: GovernanceDeps, actor: Actor, body: api.DispatchAlert,
+                         alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.dispatch(body.assignee_kind, body.assignee, body.at or d.now(), d.now())))
+
+
+@handler
+async def resolve_alert(d: GovernanceDeps, actor: Actor, body: api.ResolveAlert,
+                        alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.resolve(body.note, body.at or d.now(), d.now())))
+
+
+@handler
+async def mark_false_alarm(d: GovernanceDeps, actor: Actor, body: api.MarkFalseAlarm,
+                           alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.mark_false_alarm(body.note, body.at or d.now(), d.now())))
