@@ -51,6 +51,16 @@ __all__ = [
     "PropertyAlertFalseAlarm",
     "PropertyAlertRaised",
     "PropertyAlertResolved",
+    "RectificationCaseOpened",
+    "RectificationCategory",
+    "RectificationMeasureAdopted",
+    "RectificationMeasureCompleted",
+    "RectificationProblemRecorded",
+    "RectificationProblemResolved",
+    "RectificationReopened",
+    "RectificationReviewed",
+    "RectificationSignedOff",
+    "ReviewVotes",
     "Satisfaction",
     "ServiceStationClosed",
     "ServiceStationOpened",
@@ -509,3 +519,112 @@ class PropertyAlertFalseAlarm(_AlertEvent):
 
     event_type = "zugong.governance.property_alert_false_alarm"
     note: str | None = Field(None, description="Why it is false.")
+
+
+# --- rectification of weak and lax village Party organisations (软弱涣散村党组织整顿) ------------
+
+RectificationCategory = Literal["weak_organisation", "poor_service", "low_capability",
+                                "lax_management"]
+"""组织软 weak_organisation, 服务弱 poor_service, 能力差 low_capability, 管理散 lax_management."""
+
+
+class _RectificationEvent(DomainEvent):
+    stream_kind = "rectification_case"
+    case_id: str = Field(description="The rectification case (one per village and year).")
+    township_id: str = Field(description="The village's township.")
+
+
+@registry.register
+class RectificationCaseOpened(_RectificationEvent):
+    """A village Party organisation was listed for rectification for a year."""
+
+    event_type = "zugong.governance.rectification_case_opened"
+    village_id: str = Field(description="The village.")
+    year: int = Field(description="The rectification year.")
+    categories: list[RectificationCategory] = Field(description="Problem categories (multi).")
+    criteria: list[str] = Field(default_factory=list,
+                                description="Identification criteria the village met.")
+    effective_on: date = Field(description="Date the case was opened (认定).")
+
+
+@registry.register
+class RectificationProblemRecorded(_RectificationEvent):
+    """A problem was recorded on the case (问题清单)."""
+
+    event_type = "zugong.governance.rectification_problem_recorded"
+    problem_id: str = Field(description="P1, P2… within the case.")
+    category: RectificationCategory = Field(description="One of the case's categories.")
+    description: str = Field(description="The problem.")
+    effective_on: date = Field(description="Date found.")
+
+
+@registry.register
+class RectificationMeasureAdopted(_RectificationEvent):
+    """A measure against a problem was adopted (措施清单), with its owner and due date."""
+
+    event_type = "zugong.governance.rectification_measure_adopted"
+    measure_id: str = Field(description="M1, M2… within the case.")
+    problem_id: str = Field(description="The problem it addresses.")
+    action: str = Field(description="What will be done.")
+    owner: str = Field(description="Who answers for it (责任主体).")
+    due_on: date = Field(description="Deadline (时限).")
+    effective_on: date = Field(description="Date adopted.")
+
+
+@registry.register
+class RectificationMeasureCompleted(_RectificationEvent):
+    """A measure was carried out."""
+
+    event_type = "zugong.governance.rectification_measure_completed"
+    measure_id: str = Field(description="The measure.")
+    on_time: bool = Field(description="Completed by its due date.")
+    effective_on: date = Field(description="Date completed.")
+
+
+@registry.register
+class RectificationProblemResolved(_RectificationEvent):
+    """A problem was solved (all its measures completed)."""
+
+    event_type = "zugong.governance.rectification_problem_resolved"
+    problem_id: str = Field(description="The problem.")
+    effective_on: date = Field(description="Date solved.")
+
+
+class ReviewVotes(BaseModel):
+    """Democratic appraisal (民主测评) votes of Party members and residents."""
+
+    model_config = _FROZEN
+
+    satisfied: int = Field(ge=0, description="满意.")
+    basically_satisfied: int = Field(ge=0, description="基本满意.")
+    dissatisfied: int = Field(ge=0, description="不满意.")
+
+
+@registry.register
+class RectificationReviewed(_RectificationEvent):
+    """The acceptance review (考核验收) passed or failed; a failure means rectifying again."""
+
+    event_type = "zugong.governance.rectification_reviewed"
+    passed: bool = Field(description="Accepted or failed.")
+    score: int = Field(ge=0, le=100, description="Review score.")
+    votes: ReviewVotes | None = Field(None, description="Appraisal votes, when taken.")
+    note: str | None = Field(None, description="Reviewers' note.")
+    effective_on: date = Field(description="Date of the review.")
+
+
+@registry.register
+class RectificationSignedOff(_RectificationEvent):
+    """The accepted case was signed off (销号)."""
+
+    event_type = "zugong.governance.rectification_signed_off"
+    document_number: str | None = Field(None, description="Sign-off document (文号).")
+    effective_on: date = Field(description="Date signed off.")
+
+
+@registry.register
+class RectificationReopened(_RectificationEvent):
+    """An accepted or signed-off case was reopened (rectifying again)."""
+
+    event_type = "zugong.governance.rectification_reopened"
+    reason: str = Field(description="Why.")
+    effective_on: date = Field(description="Date reopened.")

@@ -15,6 +15,7 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "sla_policy"): "zugong.governance.sla_policy",
     ("governance", "complaint"): "zugong.governance.complaint",
     ("governance", "property_alert"): "zugong.governance.property_alert",
+    ("governance", "rectification_case"): "zugong.governance.rectification_case",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -28,6 +28,10 @@ from gateway.readmodels.governance import (
     compound_periods,
     compounds,
     hires,
+    rect_case_categories,
+    rect_cases,
+    rect_measures,
+    rect_problems,
     rules,
     sla_policy,
     townships,
@@ -682,7 +686,235 @@ def _alert_figures(rows, as_of: datetime) -> AlertFigures:
         resolve_breaches=breaches["resolve"], alerts_with_breach=breaches["any"])
 
 
-class GovernanceQueries(_ComplaintQueries, _CompoundQueries):
+# --- rectification -------------------------------------------------------------------------------
+
+RECT_GROUPS = ("category", "township", "year", "all")
+
+
+class MeasureView(BaseModel):
+    id: str
+    problem_id: str
+    action: str
+    owner: str
+    adopted_on: date
+    due_on: date
+    completed_on: date | None
+    completed_on_time: bool | None
+    overdue: bool = Field(description="Not completed and past its due date at `as_of`.")
+
+
+class ProblemView(BaseModel):
+    id: str
+    category: str
+    description: str
+    found_on: date
+    resolved_on: date | None
+    measures: list[MeasureView]
+
+
+class CaseSummaryView(BaseModel):
+    id: str
+    village_id: str
+    township_id: str
+    year: int
+    categories: list[str]
+    state: str
+    opened_on: date
+    failed_reviews: int
+    last_score: int | None
+    accepted_on: date | None
+    signed_off_on: date | None
+    reopen_count: int
+    version: int
+
+
+class CaseView(CaseSummaryView):
+    criteria: list[str]
+    sign_off_document: str | None
+    problems: list[ProblemView]
+
+
+class OverdueMeasureView(MeasureView):
+    case_id: str
+    township_id: str
+    year: int
+    category: str
+
+
+class RectificationRow(BaseModel):
+    group: str
+    cases: int
+    signed_off: int
+    sign_off_rate: Ratio = Field(description="Cases signed off ÷ cases.")
+    problems_found: int
+    problems_solved: int
+    measures_adopted: int
+    measures_completed: int
+    measure_completion_rate: Ratio = Field(description="Measures completed ÷ adopted.")
+    overdue_measures: int = Field(description="Not completed and past due at `as_of`.")
+
+
+class RectificationSummary(BaseModel):
+    group_by: str
+    year: int | None
+    as_of: date
+    rows: list[RectificationRow]
+    total: RectificationRow
+    repeat_listed_villages: int = Field(
+        description="Villages listed in two or more years, or whose case was reopened.")
+
+
+class _RectificationQueries:
+    """Mixed into GovernanceQueries."""
+
+    def _today(self, as_of: date | None) -> date:
+        return as_of or self.clock().astimezone(LOCAL_TZ).date()
+
+    @staticmethod
+    def _case_summary(row) -> dict:
+        return dict(
+            id=row.case_id, village_id=row.village_id, township_id=row.township_id, year=row.year,
+            categories=row.categories.split(","), state=row.state, opened_on=row.opened_on,
+            failed_reviews=row.failed_reviews, last_score=row.last_score,
+            accepted_on=row.accepted_on, signed_off_on=row.signed_off_on,
+            reopen_count=row.reopen_count, version=row.version)
+
+    @staticmethod
+    def _measure(row, on: date) -> dict:
+        return dict(id=row.measure_id, problem_id=row.problem_id, action=row.action,
+                    owner=row.owner, adopted_on=row.adopted_on, due_on=row.due_on,
+                    completed_on=row.completed_on, completed_on_time=row.completed_on_time,
+                    overdue=row.completed_on is None and row.due_on < on)
+
+    async def rectification_case(self, case_id: str, scope: str | None,
+                                 as_of: date | None = None) -> CaseView:
+        on = self._today(as_of)
+        row = await self._one(rect_cases, "case_id", case_id, scope, "rectification case")
+        async with self.engine.connect() as conn:
+            problems = (await conn.execute(sa.select(rect_problems).where(
+                rect_problems.c.case_id == case_id))).all()
+            measures = (await conn.execute(sa.select(rect_measures).where(
+                rect_measures.c.case_id == case_id))).all()
+        by_problem: dict[str, list] = defaultdict(list)
+        for m in sorted(measures, key=lambda m: int(m.measure_id[1:])):
+            by_problem[m.problem_id].append(MeasureView(**self._measure(m, on)))
+        return CaseView(
+            **self._case_summary(row), criteria=row.criteria,
+            sign_off_document=row.sign_off_document,
+            problems=[ProblemView(id=p.problem_id, category=p.category, description=p.description,
+                                  found_on=p.found_on, resolved_on=p.resolved_on,
+                                  measures=by_problem[p.problem_id])
+                      for p in sorted(problems, key=lambda p: int(p.problem_id[1:]))])
+
+    async def rectification_cases(self, scope: str | None, *, township_id: str | None = None,
+                                  village_id: str | None = None, year: int | None = None,
+                                  state: str | None = None, category: str | None = None,
+                                  limit: int, cursor: str | None) -> Page:
+        c = rect_cases.c
+        query = sa.select(rect_cases)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(c.township_id == township)
+        if village_id:
+            await self._owner(villages, "village_id", village_id, scope, "village")
+            query = query.where(c.village_id == village_id)
+        if year:
+            query = query.where(c.year == year)
+        if state:
+            query = query.where(c.state == state)
+        if category:
+            query = query.where(c.case_id.in_(sa.select(rect_case_categories.c.case_id).where(
+                rect_case_categories.c.category == category)))
+        return await self._page(query, c.village_id, c.case_id, limit, cursor,
+                                lambda r: CaseSummaryView(**self._case_summary(r)))
+
+    async def overdue_measures(self, scope: str | None, *, township_id: str | None = None,
+                               year: int | None = None, as_of: date | None = None,
+                               limit: int, cursor: str | None) -> Page:
+        on = self._today(as_of)
+        m = rect_measures.c
+        query = sa.select(rect_measures).where(m.completed_on.is_(None), m.due_on < on)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(m.township_id == township)
+        if year:
+            query = query.where(m.year == year)
+        return await self._page(query, m.due_on, m.measure_id, limit, cursor, lambda r: (
+            OverdueMeasureView(**self._measure(r, on), case_id=r.case_id,
+                               township_id=r.township_id, year=r.year, category=r.category)))
+
+    async def rectification_summary(self, scope: str | None, *, group_by: str,
+                                    township_id: str | None = None, year: int | None = None,
+                                    as_of: date | None = None) -> RectificationSummary:
+        """Cases by the categories they were listed under; problems by their category;
+        measures by their problem's category."""
+        on = self._today(as_of)
+        township = self._township_filter(scope, township_id)
+
+        def confine(query, table):
+            if township:
+                query = query.where(table.c.township_id == township)
+            if year:
+                query = query.where(table.c.year == year)
+            return query
+
+        async with self.engine.connect() as conn:
+            cases = (await conn.execute(confine(sa.select(rect_cases), rect_cases))).all()
+            categories = (await conn.execute(confine(sa.select(rect_case_categories),
+                                                     rect_case_categories))).all()
+            problems = (await conn.execute(confine(sa.select(rect_problems), rect_problems))).all()
+            measures = (await conn.execute(confine(sa.select(rect_measures), rect_measures))).all()
+            history_query = sa.select(rect_cases.c.village_id, rect_cases.c.year,
+                                      rect_cases.c.reopen_count)
+            if township:  # repeat listing looks across all years
+                history_query = history_query.where(rect_cases.c.township_id == township)
+            history = (await conn.execute(history_query)).all()
+        case_by_id = {c.case_id: c for c in cases}
+        tallies: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+        total: dict = defaultdict(int)
+
+        def keys(category: str | None, case) -> list[str]:
+            return {"category": [category] if category else [], "township": [case.township_id],
+                    "year": [str(case.year)], "all": ["all"]}[group_by]
+
+        for case in cases:
+            groups = ([k.category for k in categories if k.case_id == case.case_id]
+                      if group_by == "category" else keys(None, case))
+            for target in [*(tallies[g] for g in groups), total]:
+                target["cases"] += 1
+                target["signed_off"] += case.state == "signed_off"
+        for p in problems:
+            for target in (tallies[keys(p.category, case_by_id[p.case_id])[0]], total):
+                target["problems_found"] += 1
+                target["problems_solved"] += p.resolved_on is not None
+        for m in measures:
+            for target in (tallies[keys(m.category, case_by_id[m.case_id])[0]], total):
+                target["measures_adopted"] += 1
+                target["measures_completed"] += m.completed_on is not None
+                target["overdue_measures"] += m.completed_on is None and m.due_on < on
+
+        def row(group: str, t: dict) -> RectificationRow:
+            return RectificationRow(
+                group=group, cases=t["cases"], signed_off=t["signed_off"],
+                sign_off_rate=_ratio(t["signed_off"], t["cases"]),
+                problems_found=t["problems_found"], problems_solved=t["problems_solved"],
+                measures_adopted=t["measures_adopted"],
+                measures_completed=t["measures_completed"],
+                measure_completion_rate=_ratio(t["measures_completed"], t["measures_adopted"]),
+                overdue_measures=t["overdue_measures"])
+
+        years: dict[str, set] = defaultdict(set)
+        reopened: set[str] = set()
+        for h in history:
+            years[h.village_id].add(h.year)
+            if h.reopen_count:
+                reopened.add(h.village_id)
+        repeat = {v for v, ys in years.items() if len(ys) > 1} | reopened
+        return RectificationSummary(
+            group_by=group_by, year=year, as_of=on,
+            rows=[row(g, t) for g, t in sorted(tallies.items())], total=row("all", total),
+            repeat_listed_villages=len(repeat))
+
+
+class GovernanceQueries(_ComplaintQueries, _CompoundQueries, _RectificationQueries):
     def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine

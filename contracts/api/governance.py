@@ -23,6 +23,8 @@ from contracts.governance import (
     Duration,
     HandlingUnit,
     HireKind,
+    RectificationCategory,
+    ReviewVotes,
     Satisfaction,
     SlaPolicy,
     Urgency,
@@ -32,10 +34,13 @@ __all__ = [
     "COMMANDS",
     "AcknowledgeAlert",
     "AdoptInstitutionalRule",
+    "AdoptMeasure",
+    "AdoptRectificationPlan",
     "CloseComplaint",
     "CloseServiceStation",
     "CommandAccepted",
     "CommandRoute",
+    "CompleteMeasure",
     "ConnectMonitoring",
     "DecideExtension",
     "DecideReturn",
@@ -43,25 +48,31 @@ __all__ = [
     "DispatchAlert",
     "DispatchComplaint",
     "MarkFalseAlarm",
+    "OpenRectificationCase",
     "OpenServiceStation",
     "RaiseAlert",
     "ReceiveComplaint",
     "RecordFirstContact",
     "RecordFollowUp",
     "RecordHires",
+    "RecordProblem",
     "RegisterCommunity",
     "RegisterCompound",
     "RegisterCompounds",
     "RegisterTownship",
     "RegisterVillage",
     "ReopenComplaint",
+    "ReopenRectification",
     "ReportResult",
     "RequestExtension",
     "RequestReturn",
     "ResolveAlert",
+    "ResolveProblem",
+    "ReviewRectification",
     "SetSlaPolicy",
     "SetUpPartyBuildingOffice",
     "SignForComplaint",
+    "SignOffRectification",
 ]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -402,6 +413,125 @@ class MarkFalseAlarm(BaseModel):
     at: AwareDatetime | None = At
 
 
+# --- rectification of weak and lax village Party organisations --------------------------------
+
+EffectiveOn = Field(None, description="Business date; default today.")
+
+
+class OpenRectificationCase(BaseModel):
+    """List a village for rectification in a year (one case per village and year)."""
+
+    model_config = _examples({"village_id": "140624100201", "year": 2024,
+                              "categories": ["weak_organisation", "lax_management"],
+                              "criteria": ["书记出缺超过3个月"], "effective_on": "2024-03-15"})
+
+    village_id: str = Field(min_length=1, max_length=40)
+    year: int = Field(ge=2000, le=2100)
+    categories: list[RectificationCategory] = Field(min_length=1, max_length=4)
+    criteria: list[str] = Field(default_factory=list, max_length=20)
+    effective_on: date | None = EffectiveOn
+
+
+class RecordProblem(BaseModel):
+    """Record a problem (问题清单) in one of the case's categories; ids run P1, P2…"""
+
+    model_config = _examples({"category": "lax_management", "description": "三会一课不规范"})
+
+    category: RectificationCategory
+    description: str = Field(min_length=1, max_length=2000)
+    effective_on: date | None = EffectiveOn
+
+
+class MeasureInput(BaseModel):
+    """A measure against a problem."""
+
+    model_config = _STRICT
+
+    action: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=100)
+    due_on: date
+
+
+class AdoptMeasure(MeasureInput):
+    """Adopt a measure (措施清单) against a problem of the case; ids run M1, M2…"""
+
+    model_config = _examples({"problem_id": "P1", "action": "每月开展主题党日", "owner": "镇党委书记",
+                              "due_on": "2024-06-30"})
+
+    problem_id: str = Field(min_length=1, max_length=20)
+    effective_on: date | None = EffectiveOn
+
+
+class PlannedProblem(BaseModel):
+    """A problem with its measures, for a one-village plan."""
+
+    model_config = _STRICT
+
+    category: RectificationCategory
+    description: str = Field(min_length=1, max_length=2000)
+    measures: list[MeasureInput] = Field(default_factory=list, max_length=50)
+
+
+class AdoptRectificationPlan(BaseModel):
+    """Adopt a village's plan (一村一策) at once: problems and their measures, all or none."""
+
+    model_config = _examples({"problems": [{"category": "weak_organisation",
+                                            "description": "班子不团结",
+                                            "measures": [{"action": "调整班子", "owner": "镇党委",
+                                                          "due_on": "2024-05-31"}]}]})
+
+    problems: list[PlannedProblem] = Field(min_length=1, max_length=100)
+    effective_on: date | None = EffectiveOn
+
+
+class CompleteMeasure(BaseModel):
+    """A measure was carried out."""
+
+    model_config = _examples({"effective_on": "2024-06-20"})
+
+    effective_on: date | None = EffectiveOn
+
+
+class ResolveProblem(BaseModel):
+    """A problem was solved; every measure against it must be completed."""
+
+    model_config = _examples({"effective_on": "2024-07-01"})
+
+    effective_on: date | None = EffectiveOn
+
+
+class ReviewRectification(BaseModel):
+    """Record the acceptance review. A pass needs every problem solved, a score of at least 70
+    and no majority of dissatisfied votes; a failure sends the case back to rectifying."""
+
+    model_config = _examples({"passed": True, "score": 86,
+                              "votes": {"satisfied": 12, "basically_satisfied": 2, "dissatisfied": 1}})
+
+    passed: bool
+    score: int = Field(ge=0, le=100)
+    votes: ReviewVotes | None = None
+    note: str | None = Field(None, max_length=2000)
+    effective_on: date | None = EffectiveOn
+
+
+class SignOffRectification(BaseModel):
+    """Sign off (销号) an accepted case."""
+
+    model_config = _examples({"document_number": "怀组发〔2024〕30号"})
+
+    document_number: str | None = Field(None, max_length=100)
+    effective_on: date | None = EffectiveOn
+
+
+class ReopenRectification(BaseModel):
+    """Reopen an accepted or signed-off case."""
+
+    model_config = _examples({"reason": "问题反弹"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    effective_on: date | None = EffectiveOn
+
+
 # --- the route table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -477,5 +607,23 @@ COMMANDS: list[CommandRoute] = [
         ("dispatch_alert", "dispatch", DispatchAlert, "Dispatch an alert"),
         ("resolve_alert", "resolution", ResolveAlert, "Resolve an alert"),
         ("mark_false_alarm", "false-alarm", MarkFalseAlarm, "Mark an alert a false alarm"),
+    ]],
+    CommandRoute("open_rectification_case", "/rectification-cases", OpenRectificationCase,
+                 "township", "/rectification-cases/{id}", "List a village for rectification"),
+    *[CommandRoute(name, f"/rectification-cases/{{case_id}}/{segment}", body, level,
+                   "/rectification-cases/{id}", summary)
+      for name, segment, body, level, summary in [
+        ("record_problem", "problems", RecordProblem, "township", "Record a problem"),
+        ("adopt_rectification_plan", "plan", AdoptRectificationPlan, "township",
+         "Adopt the village's plan: problems and measures"),
+        ("adopt_measure", "measures", AdoptMeasure, "township", "Adopt a measure"),
+        ("complete_measure", "measures/{measure_id}/completion", CompleteMeasure, "township",
+         "Record a measure carried out"),
+        ("resolve_problem", "problems/{problem_id}/resolution", ResolveProblem, "township",
+         "Record a problem solved"),
+        ("review_rectification", "reviews", ReviewRectification, "county",
+         "Record the acceptance review"),
+        ("sign_off_rectification", "sign-off", SignOffRectification, "county", "Sign off (销号)"),
+        ("reopen_rectification", "reopen", ReopenRectification, "county", "Reopen the case"),
     ]],
 ]

@@ -39,6 +39,14 @@ from contracts.governance import (
     PropertyAlertFalseAlarm,
     PropertyAlertRaised,
     PropertyAlertResolved,
+    RectificationCaseOpened,
+    RectificationMeasureAdopted,
+    RectificationMeasureCompleted,
+    RectificationProblemRecorded,
+    RectificationProblemResolved,
+    RectificationReopened,
+    RectificationReviewed,
+    RectificationSignedOff,
     ServiceStationClosed,
     ServiceStationOpened,
     SlaPolicySet,
@@ -220,6 +228,61 @@ alerts = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+rect_cases = sa.Table(
+    "rm_governance_rect_cases", metadata,
+    sa.Column("case_id", sa.String(_ID), primary_key=True),
+    sa.Column("village_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("year", sa.Integer, nullable=False, index=True),
+    sa.Column("categories", sa.String(200), nullable=False, doc="Comma-separated, sorted."),
+    sa.Column("criteria", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("failed_reviews", sa.Integer, nullable=False, default=0),
+    sa.Column("last_score", sa.Integer, nullable=True),
+    sa.Column("accepted_on", sa.Date, nullable=True),
+    sa.Column("signed_off_on", sa.Date, nullable=True),
+    sa.Column("sign_off_document", sa.String(100), nullable=True),
+    sa.Column("reopen_count", sa.Integer, nullable=False, default=0),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+rect_case_categories = sa.Table(
+    "rm_governance_rect_case_categories", metadata,
+    sa.Column("case_id", sa.String(_ID), primary_key=True),
+    sa.Column("category", sa.String(30), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+)
+
+rect_problems = sa.Table(
+    "rm_governance_rect_problems", metadata,
+    sa.Column("case_id", sa.String(_ID), primary_key=True),
+    sa.Column("problem_id", sa.String(20), primary_key=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("found_on", sa.Date, nullable=False),
+    sa.Column("resolved_on", sa.Date, nullable=True),
+)
+
+rect_measures = sa.Table(
+    "rm_governance_rect_measures", metadata,
+    sa.Column("case_id", sa.String(_ID), primary_key=True),
+    sa.Column("measure_id", sa.String(20), primary_key=True),
+    sa.Column("problem_id", sa.String(20), nullable=False),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("adopted_on", sa.Date, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False, index=True),
+    sa.Column("completed_on", sa.Date, nullable=True),
+    sa.Column("completed_on_time", sa.Boolean, nullable=True),
+)
+
 
 async def _update(conn: AsyncConnection, table: sa.Table, key: str, value: str,
                   values: dict) -> None:
@@ -316,17 +379,14 @@ class GovernanceProjection:
                 await _update(conn, alerts, "alert_id", data.alert_id, {
                     "state": "false_alarm", "false_alarm_at": data.at, "note": data.note,
                     "version": version})
+            case _ if data.stream_kind == "rectification_case":
+                await _rectification(conn, data, version)
             case InstitutionalRuleAdopted():
                 await conn.execute(rules.insert().values(
                     rule_id=data.rule_id, township_id=data.township_id, title=data.title,
                     document_number=data.document_number, effective_on=data.effective_on))
 
-            case _ if isinstance(data, ComplaintReceived | ComplaintDispatched | ComplaintSignedFor
-                                 | ComplaintReturnRequested | ComplaintReturnDecided
-                                 | ComplaintExtensionRequested | ComplaintExtensionDecided
-                                 | ComplainantContacted | ComplaintResultReported
-                                 | ComplaintFollowedUp | ComplaintReopened | ComplaintClosed
-                                 | ComplaintOverdueFlagged):
+            case _ if data.stream_kind == "complaint":
                 await _complaint(conn, data, version)
             case SlaPolicySet():
                 await upsert(conn, sla_policy, [{
@@ -405,3 +465,58 @@ async def _current_dispatch(conn: AsyncConnection, complaint_id: str, **values) 
         d.complaint_id == complaint_id).scalar_subquery()
     await conn.execute(complaint_dispatches.update().where(
         d.complaint_id == complaint_id, d.dispatch_number == current).values(**values))
+
+
+async def _rectification(conn: AsyncConnection, data: DomainEvent, version: int) -> None:
+    key = data.case_id
+    c = rect_cases.c
+    values: dict = {"version": version}
+    match data:
+        case RectificationCaseOpened():
+            await conn.execute(rect_cases.insert().values(
+                case_id=key, village_id=data.village_id, township_id=data.township_id,
+                year=data.year, categories=",".join(sorted(data.categories)),
+                criteria=list(data.criteria), state="rectifying", opened_on=data.effective_on,
+                failed_reviews=0, reopen_count=0, version=version))
+            await conn.execute(rect_case_categories.insert(), [
+                {"case_id": key, "category": category, "township_id": data.township_id,
+                 "year": data.year} for category in data.categories])
+            return
+        case RectificationProblemRecorded():
+            year = sa.select(c.year).where(c.case_id == key).scalar_subquery()
+            await conn.execute(rect_problems.insert().values(
+                case_id=key, problem_id=data.problem_id, township_id=data.township_id,
+                year=year, category=data.category, description=data.description,
+                found_on=data.effective_on))
+        case RectificationMeasureAdopted():
+            p = rect_problems.c
+            problem = (await conn.execute(sa.select(p.year, p.category).where(
+                p.case_id == key, p.problem_id == data.problem_id))).one()
+            await conn.execute(rect_measures.insert().values(
+                case_id=key, measure_id=data.measure_id, problem_id=data.problem_id,
+                township_id=data.township_id, year=problem.year, category=problem.category,
+                action=data.action, owner=data.owner, adopted_on=data.effective_on,
+                due_on=data.due_on))
+        case RectificationMeasureCompleted():
+            m = rect_measures.c
+            await conn.execute(rect_measures.update().where(
+                m.case_id == key, m.measure_id == data.measure_id).values(
+                completed_on=data.effective_on, completed_on_time=data.on_time))
+        case RectificationProblemResolved():
+            p = rect_problems.c
+            await conn.execute(rect_problems.update().where(
+                p.case_id == key, p.problem_id == data.problem_id).values(
+                resolved_on=data.effective_on))
+        case RectificationReviewed():
+            values["last_score"] = data.score
+            if data.passed:
+                values.update(state="accepted", accepted_on=data.effective_on)
+            else:
+                values["failed_reviews"] = c.failed_reviews + 1
+        case RectificationSignedOff():
+            values.update(state="signed_off", signed_off_on=data.effective_on,
+                          sign_off_document=data.document_number)
+        case RectificationReopened():
+            values.update(state="rectifying", reopen_count=c.reopen_count + 1, accepted_on=None,
+                          signed_off_on=None, sign_off_document=None)
+    await _update(conn, rect_cases, "case_id", key, values)

@@ -18,15 +18,20 @@ from contracts.governance import SlaPolicy
 from gateway.context import ContextDep, GatewayContext
 from gateway.queries_governance import (
     KPI_GROUPS,
+    RECT_GROUPS,
     AlertView,
     CapacityOverview,
+    CaseSummaryView,
+    CaseView,
     CommunityView,
     ComplaintView,
     CompoundMetrics,
     CompoundView,
     KpiFormulas,
     KpiReport,
+    OverdueMeasureView,
     Page,
+    RectificationSummary,
     RuleView,
     TownshipView,
     VillageView,
@@ -325,3 +330,62 @@ async def get_alert(alert_id: str, response: Response, principal: Reader, ctx: C
                     as_of: AsOf = None, consistency_token: ConsistencyTokenHeader = None):
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.alert(alert_id, scope_of(principal), as_of)
+
+
+# --- rectification -------------------------------------------------------------------------------
+
+Year = Annotated[int | None, Query(ge=2000, le=2100, description="Rectification year.")]
+AsOfDate = Annotated[date | None, Query(description="The date figures are read at; default today.")]
+VillageFilter = Annotated[str | None, Query(max_length=40, description="Only this village.")]
+
+
+@router.get("/rectification/summary", response_model=RectificationSummary, responses=_PROBLEMS,
+            operation_id="governance_rectification_summary")
+async def rectification_summary(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[RECT_GROUPS], Query()] = "category",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, year: Year = None, as_of: AsOfDate = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """Cases, problems found and solved, measures and their completion, overdue measures and
+    the sign-off rate, by category, township or year."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_summary(
+        scope_of(principal), group_by=group_by, township_id=township_id, year=year, as_of=as_of)
+
+
+@router.get("/rectification/overdue-measures", response_model=Page[OverdueMeasureView],
+            responses=_PROBLEMS, operation_id="governance_overdue_measures")
+async def overdue_measures(response: Response, principal: Reader, ctx: ContextDep,
+                           township_id: TownshipFilter = None, year: Year = None,
+                           as_of: AsOfDate = None, limit: Limit = 100, cursor: Cursor = None,
+                           consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.overdue_measures(scope_of(principal), township_id=township_id,
+                                                 year=year, as_of=as_of, limit=limit,
+                                                 cursor=cursor)
+
+
+@router.get("/rectification-cases", response_model=Page[CaseSummaryView], responses=_PROBLEMS,
+            operation_id="governance_list_rectification_cases")
+async def list_rectification_cases(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    village_id: VillageFilter = None, year: Year = None,
+    state: Annotated[Literal["rectifying", "accepted", "signed_off"] | None, Query()] = None,
+    category: Annotated[Literal["weak_organisation", "poor_service", "low_capability",
+                                "lax_management"] | None, Query()] = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_cases(
+        scope_of(principal), township_id=township_id, village_id=village_id, year=year,
+        state=state, category=category, limit=limit, cursor=cursor)
+
+
+@router.get("/rectification-cases/{case_id}", response_model=CaseView, responses=_PROBLEMS,
+            operation_id="governance_get_rectification_case")
+async def get_rectification_case(case_id: str, response: Response, principal: Reader,
+                                 ctx: ContextDep, as_of: AsOfDate = None,
+                                 consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_case(case_id, scope_of(principal), as_of)

@@ -22,6 +22,7 @@ from services.governance.domain.geography import (
 )
 from services.governance.domain.phone import normalise_phone
 from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
+from services.governance.domain.rectification import RectificationCase, case_id_for
 from services.kernel.aggregate import Aggregate, Repository
 from services.kernel.auth import Forbidden
 from services.kernel.commands import CommandOutcome, Decision, execute_command
@@ -77,6 +78,7 @@ class GovernanceDeps:
         self.policies = Repository(self.store, SlaPolicyRecord, registry)
         self.complaints = Repository(self.store, Complaint, registry)
         self.alerts = Repository(self.store, PropertyAlert, registry)
+        self.cases = Repository(self.store, RectificationCase, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -474,3 +476,92 @@ async def mark_false_alarm(d: GovernanceDeps, actor: Actor, body: api.MarkFalseA
                            alert_id: str) -> CommandOutcome:
     return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
         a.mark_false_alarm(body.note, body.at or d.now(), d.now())))
+
+
+# --- rectification of weak and lax village Party organisations --------------------------------
+
+@handler
+async def open_rectification_case(d: GovernanceDeps, actor: Actor,
+                                  body: api.OpenRectificationCase) -> CommandOutcome:
+    async def decide() -> Decision:
+        village = await d.ref(d.villages, body.village_id, "village", actor, "#/village_id")
+        case = await d.cases.load(case_id_for(village.id, body.year))
+        case.open(village, body.year, list(body.categories), list(body.criteria),
+                  body.effective_on or d.today(), d.today())
+        return Decision([case], case)
+
+    return await _run(d, actor, decide)
+
+
+def _case_step(step: Callable[[RectificationCase, date], None]):
+    async def run(d: GovernanceDeps, actor: Actor, case_id: str) -> CommandOutcome:
+        return await _change(d, actor, d.cases, case_id, "rectification case",
+                             lambda case: step(case, d.today()))
+    return run
+
+
+@handler
+async def record_problem(d: GovernanceDeps, actor: Actor, body: api.RecordProblem, case_id: str,
+                         ) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.record_problem(
+        body.category, body.description, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def adopt_rectification_plan(d: GovernanceDeps, actor: Actor,
+                                   body: api.AdoptRectificationPlan, case_id: str,
+                                   ) -> CommandOutcome:
+    def plan(case: RectificationCase, today: date) -> None:
+        on = body.effective_on or today
+        for i, problem in enumerate(body.problems):
+            problem_id = case.record_problem(problem.category, problem.description, on, today,
+                                             pointer=f"#/problems/{i}")
+            for j, measure in enumerate(problem.measures):
+                case.adopt_measure(problem_id, measure.action, measure.owner, measure.due_on, on,
+                                   today, pointer=f"#/problems/{i}/measures/{j}")
+
+    return await _case_step(plan)(d, actor, case_id)
+
+
+@handler
+async def adopt_measure(d: GovernanceDeps, actor: Actor, body: api.AdoptMeasure, case_id: str,
+                        ) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.adopt_measure(
+        body.problem_id, body.action, body.owner, body.due_on, body.effective_on or today,
+        today))(d, actor, case_id)
+
+
+@handler
+async def complete_measure(d: GovernanceDeps, actor: Actor, body: api.CompleteMeasure,
+                           case_id: str, measure_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.complete_measure(
+        measure_id, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def resolve_problem(d: GovernanceDeps, actor: Actor, body: api.ResolveProblem,
+                          case_id: str, problem_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.resolve_problem(
+        problem_id, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def review_rectification(d: GovernanceDeps, actor: Actor, body: api.ReviewRectification,
+                               case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.review(
+        body.passed, body.score, body.votes, body.note, body.effective_on or today, today))(
+        d, actor, case_id)
+
+
+@handler
+async def sign_off_rectification(d: GovernanceDeps, actor: Actor,
+                                 body: api.SignOffRectification, case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.sign_off(
+        body.document_number, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def reopen_rectification(d: GovernanceDeps, actor: Actor, body: api.ReopenRectification,
+                               case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.reopen(
+        body.reason, body.effective_on or today, today))(d, actor, case_id)
