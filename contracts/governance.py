@@ -60,6 +60,14 @@ __all__ = [
     "RectificationReopened",
     "RectificationReviewed",
     "RectificationSignedOff",
+    "ReserveCandidateAdded",
+    "ReserveCandidateExited",
+    "ReserveCandidateQualified",
+    "ReserveSource",
+    "ReserveSurveyRecorded",
+    "ReserveTalkRecorded",
+    "ReserveTrialEvaluated",
+    "ReserveTrialStarted",
     "ReviewVotes",
     "Satisfaction",
     "ServiceStationClosed",
@@ -628,3 +636,91 @@ class RectificationReopened(_RectificationEvent):
     event_type = "zugong.governance.rectification_reopened"
     reason: str = Field(description="Why.")
     effective_on: date = Field(description="Date reopened.")
+
+
+# --- village-leader reserve pipeline (村党组织带头人后备力量) --------------------------------------
+
+ReserveSource = Literal["wealth_creator", "returning_graduate", "veteran", "migrant_returnee",
+                        "party_member_backbone", "other"]
+"""致富能手, 返乡大学生, 退役军人, 外出务工经商人员, 农村党员骨干, other."""
+
+
+class _ReserveEvent(DomainEvent):
+    stream_kind = "reserve_candidate"
+    candidate_id: str = Field(description="The reserve candidate.")
+    village_id: str = Field(description="The candidate's village.")
+    township_id: str = Field(description="The village's township.")
+
+
+@registry.register
+class ReserveCandidateAdded(_ReserveEvent):
+    """A person was added to a village's leader reserve (摸排 found them)."""
+
+    event_type = "zugong.governance.reserve_candidate_added"
+    name: str = Field(description="Full name.")
+    source: ReserveSource = Field(description="Where the candidate comes from.")
+    leader_candidate: bool = Field(description="Reserve for the village Party secretary (带头人).")
+    target_post: Literal["secretary", "director", "member"] | None = Field(
+        None, description="Post the candidate is groomed for.")
+    birth_year: int | None = Field(None, description="Year of birth.")
+    education: str | None = Field(None, description="Highest education.")
+    party_member: bool = Field(description="Member of the Party.")
+    effective_on: date = Field(description="Date added.")
+
+
+@registry.register
+class ReserveSurveyRecorded(_ReserveEvent):
+    """The 五谈五看 survey of the candidate was recorded (a configurable checklist)."""
+
+    event_type = "zugong.governance.reserve_survey_recorded"
+    items: list[str] = Field(description="Checklist items done (talks held, aspects looked at).")
+    notes: str | None = Field(None, description="Conclusion.")
+    effective_on: date = Field(description="Date of the survey.")
+
+
+@registry.register
+class ReserveTalkRecorded(_ReserveEvent):
+    """The one-to-one talk (一对一谈话) was held; records the candidate's willingness."""
+
+    event_type = "zugong.governance.reserve_talk_recorded"
+    willing: bool = Field(description="The candidate is willing to serve.")
+    notes: str | None = Field(None, description="Notes of the talk.")
+    effective_on: date = Field(description="Date of the talk.")
+
+
+@registry.register
+class ReserveTrialStarted(_ReserveEvent):
+    """The candidate started a trial appointment (试岗)."""
+
+    event_type = "zugong.governance.reserve_trial_started"
+    post: Literal["deputy_secretary", "director_assistant"] = Field(description="Trial post.")
+    planned_end_on: date = Field(description="Planned end of the trial.")
+    effective_on: date = Field(description="Start of the trial.")
+
+
+@registry.register
+class ReserveTrialEvaluated(_ReserveEvent):
+    """The trial ended with an evaluation."""
+
+    event_type = "zugong.governance.reserve_trial_evaluated"
+    evaluation: Literal["excellent", "competent", "incompetent"] = Field(description="Result.")
+    notes: str | None = Field(None, description="Evaluation notes.")
+    effective_on: date = Field(description="End of the trial.")
+
+
+@registry.register
+class ReserveCandidateQualified(_ReserveEvent):
+    """The candidate qualified as a reserve (储备合格)."""
+
+    event_type = "zugong.governance.reserve_candidate_qualified"
+    effective_on: date = Field(description="Date qualified.")
+
+
+@registry.register
+class ReserveCandidateExited(_ReserveEvent):
+    """The candidate left the reserve (调整出库)."""
+
+    event_type = "zugong.governance.reserve_candidate_exited"
+    reason: str = Field(description="Why.")
+    from_stage: str = Field(description="The stage the candidate left from.")
+    effective_on: date = Field(description="Date of exit.")

@@ -16,6 +16,7 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "complaint"): "zugong.governance.complaint",
     ("governance", "property_alert"): "zugong.governance.property_alert",
     ("governance", "rectification_case"): "zugong.governance.rectification_case",
+    ("governance", "reserve_candidate"): "zugong.governance.reserve_candidate",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

@@ -32,6 +32,7 @@ from gateway.readmodels.governance import (
     rect_cases,
     rect_measures,
     rect_problems,
+    reserve_candidates,
     rules,
     sla_policy,
     townships,
@@ -914,7 +915,174 @@ class _RectificationQueries:
             repeat_listed_villages=len(repeat))
 
 
-class GovernanceQueries(_ComplaintQueries, _CompoundQueries, _RectificationQueries):
+# --- reserve pipeline ----------------------------------------------------------------------------
+
+RESERVE_STAGES = ("identified", "surveyed", "talked", "on_trial", "trial_completed", "qualified",
+                  "exited")
+FUNNEL_GROUPS = ("township", "village", "source", "all")
+
+
+class CandidateView(BaseModel):
+    id: str
+    village_id: str
+    township_id: str
+    name: str
+    source: str
+    leader_candidate: bool
+    target_post: str | None
+    birth_year: int | None
+    education: str | None
+    party_member: bool
+    stage: str
+    added_on: date
+    surveyed_on: date | None
+    talked_on: date | None
+    willing: bool | None
+    trial_post: str | None
+    trial_start_on: date | None
+    trial_planned_end_on: date | None
+    trial_end_on: date | None
+    evaluation: str | None
+    qualified_on: date | None
+    exited_on: date | None
+    exit_reason: str | None
+    exited_from: str | None
+    version: int
+
+
+class StageCounts(BaseModel):
+    surveyed: int = 0
+    talked: int = 0
+    on_trial: int = 0
+    trial_completed: int = 0
+    qualified: int = 0
+
+
+class FunnelRow(BaseModel):
+    group: str
+    label: str
+    candidates: int
+    leader_candidates: int
+    reached: StageCounts = Field(description="Candidates who ever reached each stage.")
+    current: dict[str, int] = Field(description="Candidates now at each stage (exited included).")
+    exited: int
+    qualified_now: int = Field(description="Qualified and still in the reserve.")
+
+
+class Funnel(BaseModel):
+    group_by: str
+    rows: list[FunnelRow]
+    total: FunnelRow
+
+
+class VillageReserve(BaseModel):
+    village_id: str
+    name: str
+    township_id: str
+    candidates: int
+    qualified: int
+
+
+class _ReserveQueries:
+    """Mixed into GovernanceQueries."""
+
+    @staticmethod
+    def _candidate(row) -> CandidateView:
+        data = {c: getattr(row, c) for c in CandidateView.model_fields if c != "id"}
+        return CandidateView(id=row.candidate_id, **data)
+
+    async def reserve_candidate(self, candidate_id: str, scope: str | None) -> CandidateView:
+        return self._candidate(await self._one(reserve_candidates, "candidate_id", candidate_id,
+                                               scope, "reserve candidate"))
+
+    def _reserve_query(self, query, scope, township_id, village_id, leader_candidate):
+        r = reserve_candidates.c
+        if township := self._township_filter(scope, township_id):
+            query = query.where(r.township_id == township)
+        if village_id:
+            query = query.where(r.village_id == village_id)
+        if leader_candidate is not None:
+            query = query.where(r.leader_candidate == leader_candidate)
+        return query
+
+    async def reserve_candidates(self, scope: str | None, *, township_id: str | None = None,
+                                 village_id: str | None = None, stage: str | None = None,
+                                 leader_candidate: bool | None = None, limit: int,
+                                 cursor: str | None) -> Page:
+        r = reserve_candidates.c
+        if village_id:
+            await self._owner(villages, "village_id", village_id, scope, "village")
+        query = self._reserve_query(sa.select(reserve_candidates), scope, township_id,
+                                    village_id, leader_candidate)
+        if stage:
+            query = query.where(r.stage == stage)
+        return await self._page(query, r.name, r.candidate_id, limit, cursor, self._candidate)
+
+    async def reserve_funnel(self, scope: str | None, *, group_by: str,
+                             township_id: str | None = None, village_id: str | None = None,
+                             leader_candidate: bool | None = None) -> Funnel:
+        r = reserve_candidates.c
+        if village_id:
+            await self._owner(villages, "village_id", village_id, scope, "village")
+        query = self._reserve_query(sa.select(
+            r.township_id, r.village_id, r.source, r.leader_candidate, r.stage, r.surveyed_on,
+            r.talked_on, r.trial_start_on, r.trial_end_on, r.qualified_on), scope, township_id,
+            village_id, leader_candidate)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+            names = ({v.village_id: v.name for v in await conn.execute(
+                sa.select(villages.c.village_id, villages.c.name))} if group_by == "village" else
+                {t.township_id: t.name for t in await conn.execute(
+                    sa.select(townships.c.township_id, townships.c.name))})
+        key = {"township": lambda x: x.township_id, "village": lambda x: x.village_id,
+               "source": lambda x: x.source, "all": lambda x: "all"}[group_by]
+        groups: dict[str, list] = defaultdict(list)
+        for row in rows:
+            groups[key(row)].append(row)
+
+        def funnel_row(group: str, members: list) -> FunnelRow:
+            current = {stage: 0 for stage in RESERVE_STAGES}
+            for m in members:
+                current[m.stage] += 1
+            return FunnelRow(
+                group=group, label=names.get(group, group), candidates=len(members),
+                leader_candidates=sum(m.leader_candidate for m in members),
+                reached=StageCounts(
+                    surveyed=sum(m.surveyed_on is not None for m in members),
+                    talked=sum(m.talked_on is not None for m in members),
+                    on_trial=sum(m.trial_start_on is not None for m in members),
+                    trial_completed=sum(m.trial_end_on is not None for m in members),
+                    qualified=sum(m.qualified_on is not None for m in members)),
+                current=current, exited=current["exited"], qualified_now=current["qualified"])
+
+        return Funnel(group_by=group_by,
+                      rows=[funnel_row(g, m) for g, m in sorted(groups.items())],
+                      total=funnel_row("all", rows))
+
+    async def villages_without_qualified_reserve(self, scope: str | None, *,
+                                                 township_id: str | None = None,
+                                                 minimum: int = 1) -> list[VillageReserve]:
+        """Villages with fewer than ``minimum`` qualified reserves still in the reserve."""
+        r, v = reserve_candidates.c, villages.c
+        counts = sa.select(
+            r.village_id, sa.func.count().label("candidates"),
+            sa.func.sum(sa.case((r.stage == "qualified", 1), else_=0)).label("qualified"),
+        ).group_by(r.village_id).subquery()
+        query = sa.select(v.village_id, v.name, v.township_id,
+                          sa.func.coalesce(counts.c.candidates, 0),
+                          sa.func.coalesce(counts.c.qualified, 0)).select_from(
+            villages.outerjoin(counts, counts.c.village_id == v.village_id)).where(
+            sa.func.coalesce(counts.c.qualified, 0) < minimum).order_by(v.township_id, v.name)
+        if township := self._township_filter(scope, township_id):
+            query = query.where(v.township_id == township)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [VillageReserve(village_id=a, name=b, township_id=c, candidates=d, qualified=e)
+                for a, b, c, d, e in rows]
+
+
+class GovernanceQueries(_ComplaintQueries, _CompoundQueries, _RectificationQueries,
+                        _ReserveQueries):
     def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine

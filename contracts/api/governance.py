@@ -24,6 +24,7 @@ from contracts.governance import (
     HandlingUnit,
     HireKind,
     RectificationCategory,
+    ReserveSource,
     ReviewVotes,
     Satisfaction,
     SlaPolicy,
@@ -33,6 +34,8 @@ from contracts.governance import (
 __all__ = [
     "COMMANDS",
     "AcknowledgeAlert",
+    "AddReserveCandidate",
+    "AddReserveCandidates",
     "AdoptInstitutionalRule",
     "AdoptMeasure",
     "AdoptRectificationPlan",
@@ -47,20 +50,26 @@ __all__ = [
     "DisconnectMonitoring",
     "DispatchAlert",
     "DispatchComplaint",
+    "EvaluateTrial",
+    "ExitReserve",
     "MarkFalseAlarm",
     "OpenRectificationCase",
     "OpenServiceStation",
+    "QualifyReserve",
     "RaiseAlert",
     "ReceiveComplaint",
     "RecordFirstContact",
     "RecordFollowUp",
     "RecordHires",
     "RecordProblem",
+    "RecordReserveTalk",
+    "RecordSurvey",
     "RegisterCommunity",
     "RegisterCompound",
     "RegisterCompounds",
     "RegisterTownship",
     "RegisterVillage",
+    "RegisterVillages",
     "ReopenComplaint",
     "ReopenRectification",
     "ReportResult",
@@ -73,6 +82,7 @@ __all__ = [
     "SetUpPartyBuildingOffice",
     "SignForComplaint",
     "SignOffRectification",
+    "StartTrial",
 ]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -104,6 +114,15 @@ class RegisterVillage(BaseModel):
     code: str = Code
     township_id: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=100)
+
+
+class RegisterVillages(BaseModel):
+    """Register a township's villages at once (all or none); answers the last one's id."""
+
+    model_config = _examples({"villages": [{"code": "140624100201", "township_id": "140624100",
+                                            "name": "东关村"}]})
+
+    villages: list[RegisterVillage] = Field(min_length=1, max_length=1000)
 
 
 class RegisterCommunity(BaseModel):
@@ -532,6 +551,104 @@ class ReopenRectification(BaseModel):
     effective_on: date | None = EffectiveOn
 
 
+# --- village-leader reserve pipeline ------------------------------------------------------------
+
+class AddReserveCandidate(BaseModel):
+    """Add a person to a village's leader reserve; a negative-list hit is refused."""
+
+    model_config = _examples({"village_id": "140624100201", "name": "李强", "source": "veteran",
+                              "leader_candidate": True, "party_member": True, "birth_year": 1990})
+
+    village_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    source: ReserveSource
+    leader_candidate: bool = Field(description="Reserve for the Party secretary (带头人).")
+    target_post: Literal["secretary", "director", "member"] | None = None
+    birth_year: int | None = Field(None, ge=1900, le=2100)
+    education: str | None = Field(None, max_length=50)
+    party_member: bool = False
+    negative_list_hit: bool = Field(False, description="Result of the negative-list check (联审).")
+    effective_on: date | None = EffectiveOn
+
+
+class RosterCandidate(AddReserveCandidate):
+    """A candidate of a roster, with the survey that found them when it was done."""
+
+    model_config = _STRICT
+
+    surveyed_on: date | None = Field(None, description="Date of the 五谈五看 survey, if done.")
+    survey_items: list[str] = Field(default_factory=list, max_length=10)
+
+
+class AddReserveCandidates(BaseModel):
+    """Add a township's roster of candidates at once (all or none); answers the last one's id."""
+
+    model_config = _examples({"candidates": [{
+        "village_id": "140624100201", "name": "李强", "source": "veteran",
+        "leader_candidate": True, "party_member": True, "surveyed_on": "2024-04-01",
+        "survey_items": ["谈思想", "看品行"]}]})
+
+    candidates: list[RosterCandidate] = Field(min_length=1, max_length=1000)
+
+
+class RecordSurvey(BaseModel):
+    """Record the 五谈五看 survey: the checklist items done."""
+
+    model_config = _examples({"items": ["谈思想", "谈经历", "看品行", "看能力"], "notes": "表现突出"})
+
+    items: list[str] = Field(default_factory=list, max_length=10)
+    notes: str | None = Field(None, max_length=2000)
+    effective_on: date | None = EffectiveOn
+
+
+class RecordReserveTalk(BaseModel):
+    """Record the one-to-one talk and the candidate's willingness."""
+
+    model_config = _examples({"willing": True})
+
+    willing: bool
+    notes: str | None = Field(None, max_length=2000)
+    effective_on: date | None = EffectiveOn
+
+
+class StartTrial(BaseModel):
+    """Start a trial appointment (试岗) as deputy secretary or director assistant."""
+
+    model_config = _examples({"post": "deputy_secretary", "planned_end_on": "2024-12-31",
+                              "effective_on": "2024-07-01"})
+
+    post: Literal["deputy_secretary", "director_assistant"]
+    planned_end_on: date
+    effective_on: date | None = EffectiveOn
+
+
+class EvaluateTrial(BaseModel):
+    """End the trial with an evaluation."""
+
+    model_config = _examples({"evaluation": "competent"})
+
+    evaluation: Literal["excellent", "competent", "incompetent"]
+    notes: str | None = Field(None, max_length=2000)
+    effective_on: date | None = EffectiveOn
+
+
+class QualifyReserve(BaseModel):
+    """Qualify the candidate (储备合格): needs a completed, not incompetent trial."""
+
+    model_config = _examples({})
+
+    effective_on: date | None = EffectiveOn
+
+
+class ExitReserve(BaseModel):
+    """Take the candidate out of the reserve (调整出库)."""
+
+    model_config = _examples({"reason": "外出务工"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+    effective_on: date | None = EffectiveOn
+
+
 # --- the route table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -557,6 +674,8 @@ COMMANDS: list[CommandRoute] = [
                  "/townships/{id}", "Record an intake of grassroots staff"),
     CommandRoute("register_village", "/villages", RegisterVillage, "township", "/villages/{id}",
                  "Register a village"),
+    CommandRoute("register_villages", "/villages/batch", RegisterVillages, "township",
+                 "/villages/{id}", "Register a township's villages"),
     CommandRoute("register_community", "/communities", RegisterCommunity, "township",
                  "/communities/{id}", "Register a community"),
     CommandRoute("register_compound", "/compounds", RegisterCompound, "township", "/compounds/{id}",
@@ -625,5 +744,18 @@ COMMANDS: list[CommandRoute] = [
          "Record the acceptance review"),
         ("sign_off_rectification", "sign-off", SignOffRectification, "county", "Sign off (销号)"),
         ("reopen_rectification", "reopen", ReopenRectification, "county", "Reopen the case"),
+    ]],
+    CommandRoute("add_reserve_candidate", "/reserve-candidates", AddReserveCandidate, "township",
+                 "/reserve-candidates/{id}", "Add a reserve candidate"),
+    CommandRoute("add_reserve_candidates", "/reserve-candidates/batch", AddReserveCandidates,
+                 "township", "/reserve-candidates/{id}", "Add a roster of reserve candidates"),
+    *[CommandRoute(name, f"/reserve-candidates/{{candidate_id}}/{segment}", body, "township",
+                   "/reserve-candidates/{id}", summary) for name, segment, body, summary in [
+        ("record_survey", "survey", RecordSurvey, "Record the 五谈五看 survey"),
+        ("record_reserve_talk", "talk", RecordReserveTalk, "Record the one-to-one talk"),
+        ("start_trial", "trial", StartTrial, "Start a trial appointment"),
+        ("evaluate_trial", "trial-evaluation", EvaluateTrial, "Evaluate the trial"),
+        ("qualify_reserve", "qualification", QualifyReserve, "Qualify the candidate"),
+        ("exit_reserve", "exit", ExitReserve, "Take the candidate out of the reserve"),
     ]],
 ]

@@ -47,6 +47,13 @@ from contracts.governance import (
     RectificationReopened,
     RectificationReviewed,
     RectificationSignedOff,
+    ReserveCandidateAdded,
+    ReserveCandidateExited,
+    ReserveCandidateQualified,
+    ReserveSurveyRecorded,
+    ReserveTalkRecorded,
+    ReserveTrialEvaluated,
+    ReserveTrialStarted,
     ServiceStationClosed,
     ServiceStationOpened,
     SlaPolicySet,
@@ -283,6 +290,36 @@ rect_measures = sa.Table(
     sa.Column("completed_on_time", sa.Boolean, nullable=True),
 )
 
+reserve_candidates = sa.Table(
+    "rm_governance_reserve_candidates", metadata,
+    sa.Column("candidate_id", sa.String(_ID), primary_key=True),
+    sa.Column("village_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("township_id", sa.String(_ID), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("source", sa.String(30), nullable=False),
+    sa.Column("leader_candidate", sa.Boolean, nullable=False),
+    sa.Column("target_post", sa.String(20), nullable=True),
+    sa.Column("birth_year", sa.Integer, nullable=True),
+    sa.Column("education", sa.String(50), nullable=True),
+    sa.Column("party_member", sa.Boolean, nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False, index=True),
+    sa.Column("added_on", sa.Date, nullable=False),
+    sa.Column("surveyed_on", sa.Date, nullable=True),
+    sa.Column("survey_items", sa.JSON, nullable=True),
+    sa.Column("talked_on", sa.Date, nullable=True),
+    sa.Column("willing", sa.Boolean, nullable=True),
+    sa.Column("trial_post", sa.String(30), nullable=True),
+    sa.Column("trial_start_on", sa.Date, nullable=True),
+    sa.Column("trial_planned_end_on", sa.Date, nullable=True),
+    sa.Column("trial_end_on", sa.Date, nullable=True),
+    sa.Column("evaluation", sa.String(20), nullable=True),
+    sa.Column("qualified_on", sa.Date, nullable=True),
+    sa.Column("exited_on", sa.Date, nullable=True),
+    sa.Column("exit_reason", sa.Text, nullable=True),
+    sa.Column("exited_from", sa.String(20), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
 
 async def _update(conn: AsyncConnection, table: sa.Table, key: str, value: str,
                   values: dict) -> None:
@@ -379,6 +416,17 @@ class GovernanceProjection:
                 await _update(conn, alerts, "alert_id", data.alert_id, {
                     "state": "false_alarm", "false_alarm_at": data.at, "note": data.note,
                     "version": version})
+            case ReserveCandidateAdded():
+                await conn.execute(reserve_candidates.insert().values(
+                    candidate_id=data.candidate_id, village_id=data.village_id,
+                    township_id=data.township_id, name=data.name, source=data.source,
+                    leader_candidate=data.leader_candidate, target_post=data.target_post,
+                    birth_year=data.birth_year, education=data.education,
+                    party_member=data.party_member, stage="identified",
+                    added_on=data.effective_on, version=version))
+            case _ if data.stream_kind == "reserve_candidate":
+                await _update(conn, reserve_candidates, "candidate_id", data.candidate_id,
+                              {**_reserve_step(data), "version": version})
             case _ if data.stream_kind == "rectification_case":
                 await _rectification(conn, data, version)
             case InstitutionalRuleAdopted():
@@ -520,3 +568,23 @@ async def _rectification(conn: AsyncConnection, data: DomainEvent, version: int)
             values.update(state="rectifying", reopen_count=c.reopen_count + 1, accepted_on=None,
                           signed_off_on=None, sign_off_document=None)
     await _update(conn, rect_cases, "case_id", key, values)
+
+
+def _reserve_step(data: DomainEvent) -> dict:
+    on = data.effective_on
+    match data:
+        case ReserveSurveyRecorded():
+            return {"stage": "surveyed", "surveyed_on": on, "survey_items": list(data.items)}
+        case ReserveTalkRecorded():
+            return {"stage": "talked", "talked_on": on, "willing": data.willing}
+        case ReserveTrialStarted():
+            return {"stage": "on_trial", "trial_post": data.post, "trial_start_on": on,
+                    "trial_planned_end_on": data.planned_end_on}
+        case ReserveTrialEvaluated():
+            return {"stage": "trial_completed", "trial_end_on": on, "evaluation": data.evaluation}
+        case ReserveCandidateQualified():
+            return {"stage": "qualified", "qualified_on": on}
+        case ReserveCandidateExited():
+            return {"stage": "exited", "exited_on": on, "exit_reason": data.reason,
+                    "exited_from": data.from_stage}
+    raise LookupError(f"no reserve step for {type(data).__name__}")

@@ -17,9 +17,11 @@ from contracts.api.governance import COMMANDS, CommandAccepted, CommandRoute
 from contracts.governance import SlaPolicy
 from gateway.context import ContextDep, GatewayContext
 from gateway.queries_governance import (
+    FUNNEL_GROUPS,
     KPI_GROUPS,
     RECT_GROUPS,
     AlertView,
+    CandidateView,
     CapacityOverview,
     CaseSummaryView,
     CaseView,
@@ -27,6 +29,7 @@ from gateway.queries_governance import (
     ComplaintView,
     CompoundMetrics,
     CompoundView,
+    Funnel,
     KpiFormulas,
     KpiReport,
     OverdueMeasureView,
@@ -34,6 +37,7 @@ from gateway.queries_governance import (
     RectificationSummary,
     RuleView,
     TownshipView,
+    VillageReserve,
     VillageView,
 )
 from services.kernel.auth import Forbidden, Permission, Principal
@@ -389,3 +393,61 @@ async def get_rectification_case(case_id: str, response: Response, principal: Re
                                  consistency_token: ConsistencyTokenHeader = None):
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.rectification_case(case_id, scope_of(principal), as_of)
+
+
+# --- reserve pipeline ----------------------------------------------------------------------------
+
+LeaderFilter = Annotated[bool | None, Query(description="Only leader candidates (true) or the "
+                                            "others (false).")]
+
+
+@router.get("/reserve/funnel", response_model=Funnel, responses=_PROBLEMS,
+            operation_id="governance_reserve_funnel")
+async def reserve_funnel(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[FUNNEL_GROUPS], Query()] = "township",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, village_id: VillageFilter = None,
+    leader_candidate: LeaderFilter = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """Candidates and leader candidates; how many reached each stage; where they are now."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_funnel(
+        scope_of(principal), group_by=group_by, township_id=township_id, village_id=village_id,
+        leader_candidate=leader_candidate)
+
+
+@router.get("/reserve/villages-without-qualified", response_model=list[VillageReserve],
+            responses=_PROBLEMS, operation_id="governance_villages_without_qualified_reserve")
+async def villages_without_qualified(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    minimum: Annotated[int, Query(ge=1, le=10, description="Qualified reserves a village "
+                                  "should keep (REFERENCE.md c.4: at least 1).")] = 1,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.villages_without_qualified_reserve(
+        scope_of(principal), township_id=township_id, minimum=minimum)
+
+
+@router.get("/reserve-candidates", response_model=Page[CandidateView], responses=_PROBLEMS,
+            operation_id="governance_list_reserve_candidates")
+async def list_reserve_candidates(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    village_id: VillageFilter = None,
+    stage: Annotated[Literal["identified", "surveyed", "talked", "on_trial", "trial_completed",
+                             "qualified", "exited"] | None, Query()] = None,
+    leader_candidate: LeaderFilter = None, limit: Limit = 100, cursor: Cursor = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_candidates(
+        scope_of(principal), township_id=township_id, village_id=village_id, stage=stage,
+        leader_candidate=leader_candidate, limit=limit, cursor=cursor)
+
+
+@router.get("/reserve-candidates/{candidate_id}", response_model=CandidateView,
+            responses=_PROBLEMS, operation_id="governance_get_reserve_candidate")
+async def get_reserve_candidate(candidate_id: str, response: Response, principal: Reader,
+                                ctx: ContextDep, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_candidate(candidate_id, scope_of(principal))

@@ -23,6 +23,7 @@ from services.governance.domain.geography import (
 from services.governance.domain.phone import normalise_phone
 from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
 from services.governance.domain.rectification import RectificationCase, case_id_for
+from services.governance.domain.reserve import ReserveCandidate
 from services.kernel.aggregate import Aggregate, Repository
 from services.kernel.auth import Forbidden
 from services.kernel.commands import CommandOutcome, Decision, execute_command
@@ -79,6 +80,7 @@ class GovernanceDeps:
         self.complaints = Repository(self.store, Complaint, registry)
         self.alerts = Repository(self.store, PropertyAlert, registry)
         self.cases = Repository(self.store, RectificationCase, registry)
+        self.candidates = Repository(self.store, ReserveCandidate, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -173,6 +175,28 @@ async def register_village(d: GovernanceDeps, actor: Actor, body: api.RegisterVi
         village = await d.villages.load(body.code)
         village.register(township, body.name)
         return Decision([village], village)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_villages(d: GovernanceDeps, actor: Actor, body: api.RegisterVillages,
+                            ) -> CommandOutcome:
+    async def decide() -> Decision:
+        seen, changed, codes = {}, [], set()
+        for i, entry in enumerate(body.villages):
+            if entry.code in codes:
+                raise DomainRuleViolation(f"village {entry.code} is listed twice",
+                                          pointer=f"#/villages/{i}/code", code="duplicate")
+            codes.add(entry.code)
+            if entry.township_id not in seen:
+                actor.ensure_may_use(entry.township_id, f"#/villages/{i}/township_id")
+                seen[entry.township_id] = await d.ref(d.townships, entry.township_id, "township",
+                                                      actor, f"#/villages/{i}/township_id")
+            village = await d.villages.load(entry.code)
+            village.register(seen[entry.township_id], entry.name)
+            changed.append(village)
+        return Decision(changed, changed[-1])
 
     return await _run(d, actor, decide)
 
@@ -565,3 +589,105 @@ async def reopen_rectification(d: GovernanceDeps, actor: Actor, body: api.Reopen
                                case_id: str) -> CommandOutcome:
     return await _case_step(lambda c, today: c.reopen(
         body.reason, body.effective_on or today, today))(d, actor, case_id)
+
+
+# --- village-leader reserve pipeline ------------------------------------------------------------
+
+def _add_candidate(candidate: ReserveCandidate, village: Village, entry, today: date,
+                   pointer: str = "#") -> None:
+    candidate.add(village, name=entry.name, source=entry.source,
+                  leader_candidate=entry.leader_candidate, target_post=entry.target_post,
+                  birth_year=entry.birth_year, education=entry.education,
+                  party_member=entry.party_member, negative_list_hit=entry.negative_list_hit,
+                  effective_on=entry.effective_on or today, today=today, pointer=pointer)
+
+
+@handler
+async def add_reserve_candidate(d: GovernanceDeps, actor: Actor, body: api.AddReserveCandidate,
+                                ) -> CommandOutcome:
+    candidate_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        village = await d.ref(d.villages, body.village_id, "village", actor, "#/village_id")
+        candidate = ReserveCandidate(candidate_id)
+        _add_candidate(candidate, village, body, d.today())
+        return Decision([candidate], candidate)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def add_reserve_candidates(d: GovernanceDeps, actor: Actor,
+                                 body: api.AddReserveCandidates) -> CommandOutcome:
+    ids = [str(uuid.uuid4()) for _ in body.candidates]
+
+    async def decide() -> Decision:
+        today, seen, changed = d.today(), {}, []
+        for i, (entry, candidate_id) in enumerate(zip(body.candidates, ids, strict=True)):
+            pointer = f"#/candidates/{i}"
+            if entry.village_id not in seen:
+                seen[entry.village_id] = await d.ref(d.villages, entry.village_id, "village",
+                                                     actor, f"{pointer}/village_id")
+            candidate = ReserveCandidate(candidate_id)
+            _add_candidate(candidate, seen[entry.village_id], entry, today, pointer)
+            if entry.surveyed_on is not None:
+                try:
+                    candidate.record_survey(list(entry.survey_items), None, entry.surveyed_on,
+                                            today)
+                except DomainRuleViolation as error:
+                    raise DomainRuleViolation(error.detail, pointer=f"{pointer}/surveyed_on",
+                                              code=error.code) from None
+            changed.append(candidate)
+        return Decision(changed, changed[-1])
+
+    return await _run(d, actor, decide)
+
+
+def _candidate_step(step: Callable[[ReserveCandidate, date], None]):
+    async def run(d: GovernanceDeps, actor: Actor, candidate_id: str) -> CommandOutcome:
+        return await _change(d, actor, d.candidates, candidate_id, "reserve candidate",
+                             lambda c: step(c, d.today()))
+    return run
+
+
+@handler
+async def record_survey(d: GovernanceDeps, actor: Actor, body: api.RecordSurvey,
+                        candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.record_survey(
+        list(body.items), body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def record_reserve_talk(d: GovernanceDeps, actor: Actor, body: api.RecordReserveTalk,
+                              candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.record_talk(
+        body.willing, body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def start_trial(d: GovernanceDeps, actor: Actor, body: api.StartTrial, candidate_id: str,
+                      ) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.start_trial(
+        body.post, body.planned_end_on, body.effective_on or today, today))(
+        d, actor, candidate_id)
+
+
+@handler
+async def evaluate_trial(d: GovernanceDeps, actor: Actor, body: api.EvaluateTrial,
+                         candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.evaluate_trial(
+        body.evaluation, body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def qualify_reserve(d: GovernanceDeps, actor: Actor, body: api.QualifyReserve,
+                          candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.qualify(body.effective_on or today, today))(
+        d, actor, candidate_id)
+
+
+@handler
+async def exit_reserve(d: GovernanceDeps, actor: Actor, body: api.ExitReserve,
+                       candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.exit(
+        body.reason, body.effective_on or today, today))(d, actor, candidate_id)
