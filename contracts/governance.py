@@ -17,6 +17,9 @@ from contracts.registry import DomainEvent, registry
 
 __all__ = [
     "DEFAULT_SLA_POLICY",
+    "AccessEntryAdmitted",
+    "AccessEntryRemoved",
+    "AccessListKind",
     "AlertLevel",
     "AlertSlaRule",
     "AlertType",
@@ -39,6 +42,7 @@ __all__ = [
     "ComplaintSla",
     "ComplaintSlaRule",
     "CompoundRegistered",
+    "CooperatingDuty",
     "Duration",
     "HandlingUnit",
     "HireKind",
@@ -68,6 +72,11 @@ __all__ = [
     "ReserveTalkRecorded",
     "ReserveTrialEvaluated",
     "ReserveTrialStarted",
+    "ResponsibilityItem",
+    "ResponsibilityItemAdded",
+    "ResponsibilityItemAmended",
+    "ResponsibilityItemRepealed",
+    "ResponsibilityListPublished",
     "ReviewVotes",
     "Satisfaction",
     "ServiceStationClosed",
@@ -724,3 +733,108 @@ class ReserveCandidateExited(_ReserveEvent):
     reason: str = Field(description="Why.")
     from_stage: str = Field(description="The stage the candidate left from.")
     effective_on: date = Field(description="Date of exit.")
+
+
+# --- territorial responsibility list (属地管理事项责任清单) ----------------------------------------
+
+class CooperatingDuty(BaseModel):
+    """A cooperating department and its duty on an item."""
+
+    model_config = _FROZEN
+
+    department: str = Field(description="The department.")
+    duty: str = Field(description="Its duty (配合责任).")
+
+
+class ResponsibilityItem(BaseModel):
+    """An item of the list: the matter, who leads, and what the township does."""
+
+    model_config = _FROZEN
+
+    code: str = Field(description="Item code, unique in the list.")
+    matter: str = Field(description="The matter (事项).")
+    domain: str = Field(description="Domain, e.g. 生态环境, 安全生产, 市场监管.")
+    lead_department: str = Field(description="Department with the main responsibility (主体责任).")
+    lead_duty: str = Field(description="Its duty.")
+    township_duty: str = Field(description="The township's duty (配合责任: 发现报告、劝阻、协助…).")
+    cooperating: list[CooperatingDuty] = Field(default_factory=list,
+                                               description="Cooperating departments and duties.")
+    legal_basis: str = Field(description="Legal basis (法律法规、三定、权责清单).")
+
+
+class _ListEvent(DomainEvent):
+    stream_kind = "responsibility_list"
+    list_id: str = Field(description="Always `county`: one list per county.")
+
+
+@registry.register
+class ResponsibilityItemAdded(_ListEvent):
+    """An item was drafted into the list; it is in force from the next published version."""
+
+    event_type = "zugong.governance.responsibility_item_added"
+    item: ResponsibilityItem = Field(description="The item.")
+
+
+@registry.register
+class ResponsibilityItemAmended(_ListEvent):
+    """An item was amended in the draft; carries the whole amended item."""
+
+    event_type = "zugong.governance.responsibility_item_amended"
+    item: ResponsibilityItem = Field(description="The item as amended.")
+    reason: str = Field(description="Why (the department's or township's request).")
+
+
+@registry.register
+class ResponsibilityItemRepealed(_ListEvent):
+    """An item was repealed in the draft; it leaves the list with the next version."""
+
+    event_type = "zugong.governance.responsibility_item_repealed"
+    code: str = Field(description="The item's code.")
+    reason: str = Field(description="Why.")
+
+
+@registry.register
+class ResponsibilityListPublished(_ListEvent):
+    """A numbered version of the list was published; carries every item in force from then."""
+
+    event_type = "zugong.governance.responsibility_list_published"
+    version_number: int = Field(ge=1, description="1, 2, 3…")
+    document_number: str = Field(description="Approval document (文号).")
+    items: list[ResponsibilityItem] = Field(description="The whole list in this version.")
+    added: list[str] = Field(description="Codes added since the previous version.")
+    amended: list[str] = Field(description="Codes amended since the previous version.")
+    repealed: list[str] = Field(description="Codes repealed since the previous version.")
+    effective_on: date = Field(description="Date the version takes effect.")
+
+
+# --- village access lists (村级组织工作事项、机制牌子、证明事项准入) ----------------------------------
+
+AccessListKind = Literal["statutory_duty", "assistance", "negative", "certificate", "signboard"]
+"""依法履行职责事项, 协助工作事项, 负面清单, 出具证明事项, 机制牌子."""
+
+
+class _AccessEvent(DomainEvent):
+    stream_kind = "village_access_list"
+    list_id: str = Field(description="Always `county`.")
+    entry_id: str = Field(description="The entry.")
+    kind: AccessListKind = Field(description="Which list.")
+    name: str = Field(description="The work item, certificate or signboard.")
+
+
+@registry.register
+class AccessEntryAdmitted(_AccessEvent):
+    """An entry was admitted to a village access list (准入)."""
+
+    event_type = "zugong.governance.access_entry_admitted"
+    basis: str = Field(description="Basis of the admission (document, law).")
+    requesting_organ: str | None = Field(None, description="Organ that asked for it.")
+    effective_on: date = Field(description="In force from.")
+
+
+@registry.register
+class AccessEntryRemoved(_AccessEvent):
+    """An entry was removed from its list (调整/退出)."""
+
+    event_type = "zugong.governance.access_entry_removed"
+    basis: str = Field(description="Basis of the removal.")
+    effective_on: date = Field(description="Not in force from this date.")

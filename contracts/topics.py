@@ -17,6 +17,8 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "property_alert"): "zugong.governance.property_alert",
     ("governance", "rectification_case"): "zugong.governance.rectification_case",
     ("governance", "reserve_candidate"): "zugong.governance.reserve_candidate",
+    ("governance", "responsibility_list"): "zugong.governance.responsibility_list",
+    ("governance", "village_access_list"): "zugong.governance.village_access_list",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

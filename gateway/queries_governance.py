@@ -21,6 +21,7 @@ from contracts.governance import DEFAULT_SLA_POLICY, SlaPolicy
 from gateway.queries import _decode_cursor, _encode_cursor
 from gateway.readmodels.governance import (
     LOCAL_TZ,
+    access_entries,
     alerts,
     communities,
     complaint_dispatches,
@@ -28,11 +29,15 @@ from gateway.readmodels.governance import (
     compound_periods,
     compounds,
     hires,
+    name_key,
     rect_case_categories,
     rect_cases,
     rect_measures,
     rect_problems,
     reserve_candidates,
+    resp_items,
+    resp_version_items,
+    resp_versions,
     rules,
     sla_policy,
     townships,
@@ -1081,8 +1086,205 @@ class _ReserveQueries:
                 for a, b, c, d, e in rows]
 
 
+# --- responsibility list and village access lists -----------------------------------------------
+
+class CooperatingView(BaseModel):
+    department: str
+    duty: str
+
+
+class ItemView(BaseModel):
+    code: str
+    matter: str
+    domain: str
+    lead_department: str
+    lead_duty: str
+    township_duty: str
+    cooperating: list[CooperatingView]
+    legal_basis: str
+
+
+class DraftItemView(ItemView):
+    status: str = Field(description="active or repealed in the draft.")
+    pending: str | None = Field(description="added / amended / repealed since the last version.")
+
+
+class VersionView(BaseModel):
+    number: int
+    effective_on: date
+    document_number: str
+    items: int
+    added: list[str]
+    amended: list[str]
+    repealed: list[str]
+
+
+class PublishedList(BaseModel):
+    on: date
+    version: VersionView
+    items: list[ItemView]
+    by_domain: dict[str, int] = Field(description="Items (as filtered) per domain.")
+    by_lead_department: dict[str, int] = Field(description="Items (as filtered) per lead department.")
+
+
+class ItemChange(BaseModel):
+    version: int
+    effective_on: date
+    document_number: str
+    change: str = Field(description="added, amended or repealed in this version.")
+    item: ItemView | None = Field(description="The item as published (null once repealed).")
+
+
+class AccessEntryView(BaseModel):
+    id: str
+    kind: str
+    name: str
+    basis: str
+    requesting_organ: str | None
+    admitted_on: date
+    removed_on: date | None
+    removal_basis: str | None
+
+
+class AccessCheck(BaseModel):
+    question: str
+    name: str
+    on: date
+    allowed: bool
+    answer: str
+    entry: AccessEntryView | None = Field(description="The entry the answer rests on, if any.")
+
+
+CHECK_KINDS = {"task": ("negative", "statutory_duty", "assistance"),
+               "certificate": ("certificate",), "signboard": ("signboard",)}
+
+
+def _item(row) -> dict:
+    return dict(code=row.code, matter=row.matter, domain=row.domain,
+                lead_department=row.lead_department, lead_duty=row.lead_duty,
+                township_duty=row.township_duty, cooperating=row.cooperating,
+                legal_basis=row.legal_basis)
+
+
+def _version(row) -> VersionView:
+    return VersionView(number=row.number, effective_on=row.effective_on,
+                       document_number=row.document_number, items=row.items, added=row.added,
+                       amended=row.amended, repealed=row.repealed)
+
+
+def _entry(row) -> AccessEntryView:
+    return AccessEntryView(id=row.entry_id, kind=row.kind, name=row.name, basis=row.basis,
+                           requesting_organ=row.requesting_organ, admitted_on=row.admitted_on,
+                           removed_on=row.removed_on, removal_basis=row.removal_basis)
+
+
+class _ListQueries:
+    """Mixed into GovernanceQueries. County-wide lists: every reader sees them."""
+
+    async def published_list(self, *, on: date | None = None, domain: str | None = None,
+                             lead_department: str | None = None) -> PublishedList:
+        on = self._today(on)
+        v, i = resp_versions.c, resp_version_items.c
+        async with self.engine.connect() as conn:
+            version = (await conn.execute(sa.select(resp_versions).where(v.effective_on <= on)
+                                          .order_by(v.effective_on.desc(), v.number.desc())
+                                          .limit(1))).first()
+            if version is None:
+                raise NotFound(f"no version of the responsibility list is in force on {on}")
+            query = sa.select(resp_version_items).where(i.number == version.number)
+            if domain:
+                query = query.where(i.domain == domain)
+            if lead_department:
+                query = query.where(i.lead_department == lead_department)
+            rows = (await conn.execute(query.order_by(i.code))).all()
+        by_domain: dict[str, int] = defaultdict(int)
+        by_lead: dict[str, int] = defaultdict(int)
+        for row in rows:
+            by_domain[row.domain] += 1
+            by_lead[row.lead_department] += 1
+        return PublishedList(on=on, version=_version(version),
+                             items=[ItemView(**_item(r)) for r in rows],
+                             by_domain=dict(sorted(by_domain.items())),
+                             by_lead_department=dict(sorted(by_lead.items())))
+
+    async def list_versions(self) -> list[VersionView]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(resp_versions).order_by(
+                resp_versions.c.number))).all()
+        return [_version(r) for r in rows]
+
+    async def draft_items(self, *, status: str | None, pending: bool | None, limit: int,
+                          cursor: str | None) -> Page:
+        r = resp_items.c
+        query = sa.select(resp_items)
+        if status:
+            query = query.where(r.status == status)
+        if pending is not None:
+            query = query.where(r.pending.is_not(None) if pending else r.pending.is_(None))
+        return await self._page(query, r.domain, r.code, limit, cursor, lambda row: DraftItemView(
+            **_item(row), status=row.status, pending=row.pending))
+
+    async def item_history(self, code: str) -> list[ItemChange]:
+        async with self.engine.connect() as conn:
+            versions = (await conn.execute(sa.select(resp_versions).order_by(
+                resp_versions.c.number))).all()
+            published = {r.number: r for r in await conn.execute(sa.select(resp_version_items).where(
+                resp_version_items.c.code == code))}
+            drafted = await conn.scalar(sa.select(sa.func.count()).where(resp_items.c.code == code))
+        if not drafted:
+            raise NotFound(f"item {code} not found")
+        history = []
+        for version in versions:
+            change = next((kind for kind in ("added", "amended", "repealed")
+                           if code in getattr(version, kind)), None)
+            if change:
+                row = published.get(version.number)
+                history.append(ItemChange(
+                    version=version.number, effective_on=version.effective_on,
+                    document_number=version.document_number, change=change,
+                    item=ItemView(**_item(row)) if row else None))
+        return history
+
+    async def access_entries(self, *, kind: str | None = None, on: date | None = None,
+                             include_removed: bool = False, limit: int,
+                             cursor: str | None) -> Page:
+        a = access_entries.c
+        query = sa.select(access_entries)
+        if kind:
+            query = query.where(a.kind == kind)
+        if not include_removed:
+            on = self._today(on)
+            query = query.where(a.admitted_on <= on, sa.or_(a.removed_on.is_(None),
+                                                            a.removed_on > on))
+        return await self._page(query, a.name, a.entry_id, limit, cursor, _entry)
+
+    async def access_check(self, question: str, name: str, on: date | None = None) -> AccessCheck:
+        """May a village be asked to do X (task), issue certificate Y, hang signboard Z — on a
+        date. A task on the negative list is refused even if another list names it."""
+        on = self._today(on)
+        a = access_entries.c
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(access_entries).where(
+                a.name_key == name_key(name), a.kind.in_(CHECK_KINDS[question]),
+                a.admitted_on <= on, sa.or_(a.removed_on.is_(None), a.removed_on > on)))).all()
+        by_kind = {r.kind: r for r in rows}
+        found = next((by_kind[k] for k in CHECK_KINDS[question] if k in by_kind), None)
+        allowed = found is not None and found.kind != "negative"
+        if found is None:
+            answer = {"task": "not on the statutory-duty or assistance list: may not be assigned",
+                      "certificate": "not on the certificate list: a village does not issue it",
+                      "signboard": "not on the signboard list: a village does not hang it",
+                      }[question]
+        elif found.kind == "negative":
+            answer = "on the negative list: villages must not be asked to do it"
+        else:
+            answer = f"on the {found.kind.replace('_', ' ')} list"
+        return AccessCheck(question=question, name=name, on=on, allowed=allowed, answer=answer,
+                           entry=_entry(found) if found else None)
+
+
 class GovernanceQueries(_ComplaintQueries, _CompoundQueries, _RectificationQueries,
-                        _ReserveQueries):
+                        _ReserveQueries, _ListQueries):
     def __init__(self, engine: AsyncEngine, unseal: Callable[[str], str | None],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.engine = engine

@@ -16,10 +16,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.api.personnel import CommandAccepted
 from contracts.governance import (
+    AccessListKind,
     AlertLevel,
     AlertType,
     ComplaintCategory,
     ComplaintChannel,
+    CooperatingDuty,
     Duration,
     HandlingUnit,
     HireKind,
@@ -36,9 +38,12 @@ __all__ = [
     "AcknowledgeAlert",
     "AddReserveCandidate",
     "AddReserveCandidates",
+    "AddResponsibilityItem",
+    "AdmitAccessEntry",
     "AdoptInstitutionalRule",
     "AdoptMeasure",
     "AdoptRectificationPlan",
+    "AmendResponsibilityItem",
     "CloseComplaint",
     "CloseServiceStation",
     "CommandAccepted",
@@ -55,6 +60,7 @@ __all__ = [
     "MarkFalseAlarm",
     "OpenRectificationCase",
     "OpenServiceStation",
+    "PublishResponsibilityList",
     "QualifyReserve",
     "RaiseAlert",
     "ReceiveComplaint",
@@ -70,8 +76,10 @@ __all__ = [
     "RegisterTownship",
     "RegisterVillage",
     "RegisterVillages",
+    "RemoveAccessEntry",
     "ReopenComplaint",
     "ReopenRectification",
+    "RepealResponsibilityItem",
     "ReportResult",
     "RequestExtension",
     "RequestReturn",
@@ -649,6 +657,85 @@ class ExitReserve(BaseModel):
     effective_on: date | None = EffectiveOn
 
 
+# --- territorial responsibility list and village access lists -----------------------------------
+
+class ItemContent(BaseModel):
+    """What an item of the responsibility list says."""
+
+    model_config = _STRICT
+
+    matter: str = Field(min_length=1, max_length=500)
+    domain: str = Field(min_length=1, max_length=50)
+    lead_department: str = Field(min_length=1, max_length=100)
+    lead_duty: str = Field(min_length=1, max_length=2000)
+    township_duty: str = Field(min_length=1, max_length=2000)
+    cooperating: list[CooperatingDuty] = Field(default_factory=list, max_length=30)
+    legal_basis: str = Field(min_length=1, max_length=2000)
+
+
+class AddResponsibilityItem(ItemContent):
+    """Draft an item into the list; it is in force from the next published version."""
+
+    model_config = _examples({
+        "code": "STHJ-001", "matter": "秸秆露天焚烧", "domain": "生态环境",
+        "lead_department": "市生态环境局", "lead_duty": "监督检查、立案查处",
+        "township_duty": "日常巡查、发现报告、劝阻", "legal_basis": "《大气污染防治法》第七十七条",
+        "cooperating": [{"department": "市农业农村局", "duty": "秸秆综合利用指导"}]})
+
+    code: str = Field(pattern=CODE, description="Item code, unique in the list.")
+
+
+class AmendResponsibilityItem(ItemContent):
+    """Replace an item's content in the draft (the whole item, with the reason)."""
+
+    model_config = _examples({
+        "matter": "秸秆露天焚烧", "domain": "生态环境", "lead_department": "市生态环境局",
+        "lead_duty": "监督检查、立案查处", "township_duty": "网格巡查、发现报告、劝阻",
+        "legal_basis": "《大气污染防治法》第七十七条", "reason": "乡镇申请调整配合责任"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class RepealResponsibilityItem(BaseModel):
+    """Repeal an item in the draft; it leaves the list with the next version."""
+
+    model_config = _examples({"reason": "职责划转"})
+
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class PublishResponsibilityList(BaseModel):
+    """Publish the draft as the next numbered version, in force from `effective_on`."""
+
+    model_config = _examples({"effective_on": "2024-07-01", "document_number": "怀办发〔2024〕12号"})
+
+    effective_on: date
+    document_number: str = Field(min_length=1, max_length=100)
+
+
+class AdmitAccessEntry(BaseModel):
+    """Admit an entry to a village access list (work items, assistance items, the negative list,
+    certificates a village may issue, signboards it may hang)."""
+
+    model_config = _examples({"kind": "certificate", "name": "居住证明",
+                              "basis": "怀办发〔2023〕8号", "effective_on": "2023-06-01"})
+
+    kind: AccessListKind
+    name: str = Field(min_length=1, max_length=200)
+    basis: str = Field(min_length=1, max_length=500)
+    requesting_organ: str | None = Field(None, max_length=100)
+    effective_on: date | None = EffectiveOn
+
+
+class RemoveAccessEntry(BaseModel):
+    """Remove an entry from its list, with the basis."""
+
+    model_config = _examples({"basis": "年度评估后取消", "effective_on": "2024-07-01"})
+
+    basis: str = Field(min_length=1, max_length=500)
+    effective_on: date | None = EffectiveOn
+
+
 # --- the route table ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -758,4 +845,20 @@ COMMANDS: list[CommandRoute] = [
         ("qualify_reserve", "qualification", QualifyReserve, "Qualify the candidate"),
         ("exit_reserve", "exit", ExitReserve, "Take the candidate out of the reserve"),
     ]],
+    CommandRoute("add_responsibility_item", "/responsibility-list/items", AddResponsibilityItem,
+                 "county", "/responsibility-list/items/{id}", "Draft an item into the list"),
+    CommandRoute("amend_responsibility_item", "/responsibility-list/items/{code}/amendment",
+                 AmendResponsibilityItem, "county", "/responsibility-list/items/{id}",
+                 "Amend an item"),
+    CommandRoute("repeal_responsibility_item", "/responsibility-list/items/{code}/repeal",
+                 RepealResponsibilityItem, "county", "/responsibility-list/items/{id}",
+                 "Repeal an item"),
+    CommandRoute("publish_responsibility_list", "/responsibility-list/versions",
+                 PublishResponsibilityList, "county", "/responsibility-list/versions",
+                 "Publish the next numbered version"),
+    CommandRoute("admit_access_entry", "/village-access/entries", AdmitAccessEntry, "county",
+                 "/village-access/entries", "Admit an entry to a village access list"),
+    CommandRoute("remove_access_entry", "/village-access/entries/{entry_id}/removal",
+                 RemoveAccessEntry, "county", "/village-access/entries",
+                 "Remove an entry from its list"),
 ]

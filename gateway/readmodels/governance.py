@@ -7,6 +7,7 @@ autoincrement, so a rebuild from the events gives the same rows.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta, timezone
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts import registry
 from contracts.envelope import EventEnvelope
 from contracts.governance import (
+    AccessEntryAdmitted,
+    AccessEntryRemoved,
     CommunityRegistered,
     ComplainantContacted,
     ComplaintClosed,
@@ -54,6 +57,10 @@ from contracts.governance import (
     ReserveTalkRecorded,
     ReserveTrialEvaluated,
     ReserveTrialStarted,
+    ResponsibilityItemAdded,
+    ResponsibilityItemAmended,
+    ResponsibilityItemRepealed,
+    ResponsibilityListPublished,
     ServiceStationClosed,
     ServiceStationOpened,
     SlaPolicySet,
@@ -320,6 +327,63 @@ reserve_candidates = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+resp_items = sa.Table(
+    "rm_governance_resp_items", metadata,
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("matter", sa.String(500), nullable=False),
+    sa.Column("domain", sa.String(50), nullable=False, index=True),
+    sa.Column("lead_department", sa.String(100), nullable=False, index=True),
+    sa.Column("lead_duty", sa.Text, nullable=False),
+    sa.Column("township_duty", sa.Text, nullable=False),
+    sa.Column("cooperating", sa.JSON, nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, doc="active or repealed (in the draft)."),
+    sa.Column("pending", sa.String(20), nullable=True,
+              doc="added / amended / repealed since the last published version."),
+)
+
+resp_versions = sa.Table(
+    "rm_governance_resp_versions", metadata,
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("effective_on", sa.Date, nullable=False, index=True),
+    sa.Column("document_number", sa.String(100), nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("added", sa.JSON, nullable=False),
+    sa.Column("amended", sa.JSON, nullable=False),
+    sa.Column("repealed", sa.JSON, nullable=False),
+)
+
+resp_version_items = sa.Table(
+    "rm_governance_resp_version_items", metadata,
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("matter", sa.String(500), nullable=False),
+    sa.Column("domain", sa.String(50), nullable=False),
+    sa.Column("lead_department", sa.String(100), nullable=False),
+    sa.Column("lead_duty", sa.Text, nullable=False),
+    sa.Column("township_duty", sa.Text, nullable=False),
+    sa.Column("cooperating", sa.JSON, nullable=False),
+    sa.Column("legal_basis", sa.Text, nullable=False),
+)
+
+access_entries = sa.Table(
+    "rm_governance_access_entries", metadata,
+    sa.Column("entry_id", sa.String(_ID), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name_key", sa.String(200), nullable=False, index=True),
+    sa.Column("basis", sa.String(500), nullable=False),
+    sa.Column("requesting_organ", sa.String(100), nullable=True),
+    sa.Column("admitted_on", sa.Date, nullable=False),
+    sa.Column("removed_on", sa.Date, nullable=True),
+    sa.Column("removal_basis", sa.String(500), nullable=True),
+)
+
+
+def name_key(name: str) -> str:
+    """How access-list names match: case, edge blanks and blank runs ignored (as the service)."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
 
 async def _update(conn: AsyncConnection, table: sa.Table, key: str, value: str,
                   values: dict) -> None:
@@ -429,6 +493,40 @@ class GovernanceProjection:
                               {**_reserve_step(data), "version": version})
             case _ if data.stream_kind == "rectification_case":
                 await _rectification(conn, data, version)
+            case ResponsibilityItemAdded() | ResponsibilityItemAmended():
+                item = data.item.model_dump(mode="json")
+                pending = "added" if isinstance(data, ResponsibilityItemAdded) else "amended"
+                row = {**item, "status": "active"}
+                if isinstance(data, ResponsibilityItemAdded):
+                    await conn.execute(resp_items.insert().values(**row, pending=pending))
+                else:
+                    r = resp_items.c
+                    await _update(conn, resp_items, "code", data.item.code, {
+                        **row, "pending": sa.func.coalesce(r.pending, pending)})
+            case ResponsibilityItemRepealed():
+                r = resp_items.c
+                await _update(conn, resp_items, "code", data.code, {
+                    "status": "repealed", "pending": sa.case(
+                        (r.pending == "added", None), else_="repealed")})
+            case ResponsibilityListPublished():
+                await conn.execute(resp_versions.insert().values(
+                    number=data.version_number, effective_on=data.effective_on,
+                    document_number=data.document_number, items=len(data.items),
+                    added=list(data.added), amended=list(data.amended),
+                    repealed=list(data.repealed)))
+                if data.items:
+                    await conn.execute(resp_version_items.insert(), [
+                        {"number": data.version_number, **i.model_dump(mode="json")}
+                        for i in data.items])
+                await conn.execute(resp_items.update().values(pending=None))
+            case AccessEntryAdmitted():
+                await conn.execute(access_entries.insert().values(
+                    entry_id=data.entry_id, kind=data.kind, name=data.name,
+                    name_key=name_key(data.name), basis=data.basis,
+                    requesting_organ=data.requesting_organ, admitted_on=data.effective_on))
+            case AccessEntryRemoved():
+                await _update(conn, access_entries, "entry_id", data.entry_id, {
+                    "removed_on": data.effective_on, "removal_basis": data.basis})
             case InstitutionalRuleAdopted():
                 await conn.execute(rules.insert().values(
                     rule_id=data.rule_id, township_id=data.township_id, title=data.title,

@@ -20,6 +20,8 @@ from gateway.queries_governance import (
     FUNNEL_GROUPS,
     KPI_GROUPS,
     RECT_GROUPS,
+    AccessCheck,
+    AccessEntryView,
     AlertView,
     CandidateView,
     CapacityOverview,
@@ -29,14 +31,18 @@ from gateway.queries_governance import (
     ComplaintView,
     CompoundMetrics,
     CompoundView,
+    DraftItemView,
     Funnel,
+    ItemChange,
     KpiFormulas,
     KpiReport,
     OverdueMeasureView,
     Page,
+    PublishedList,
     RectificationSummary,
     RuleView,
     TownshipView,
+    VersionView,
     VillageReserve,
     VillageView,
 )
@@ -451,3 +457,89 @@ async def get_reserve_candidate(candidate_id: str, response: Response, principal
                                 ctx: ContextDep, consistency_token: ConsistencyTokenHeader = None):
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.reserve_candidate(candidate_id, scope_of(principal))
+
+
+# --- responsibility list and village access lists -----------------------------------------------
+
+OnDate = Annotated[date | None, Query(description="The date; default today.")]
+
+
+@router.get("/responsibility-list", response_model=PublishedList, responses=_PROBLEMS,
+            operation_id="governance_published_responsibility_list")
+async def published_list(
+    response: Response, principal: Reader, ctx: ContextDep, on: OnDate = None,
+    domain: Annotated[str | None, Query(max_length=50)] = None,
+    lead_department: Annotated[str | None, Query(max_length=100)] = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """The list as published and in force on a date, filtered by domain and lead department."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.published_list(on=on, domain=domain,
+                                               lead_department=lead_department)
+
+
+@router.get("/responsibility-list/versions", response_model=list[VersionView],
+            responses=_PROBLEMS, operation_id="governance_responsibility_list_versions")
+async def list_versions(response: Response, principal: Reader, ctx: ContextDep,
+                        consistency_token: ConsistencyTokenHeader = None):
+    """Every published version with the codes it added, amended and repealed."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.list_versions()
+
+
+@router.get("/responsibility-list/items", response_model=Page[DraftItemView], responses=_PROBLEMS,
+            operation_id="governance_draft_responsibility_items")
+async def draft_items(
+    response: Response, principal: Reader, ctx: ContextDep,
+    status: Annotated[Literal["active", "repealed"] | None, Query()] = None,
+    pending: Annotated[bool | None, Query(description="Only items changed since the last "
+                                          "version (true) or unchanged (false).")] = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """The working draft of the list (what the next version would publish)."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.draft_items(status=status, pending=pending, limit=limit,
+                                            cursor=cursor)
+
+
+@router.get("/responsibility-list/items/{code}/history", response_model=list[ItemChange],
+            responses=_PROBLEMS, operation_id="governance_responsibility_item_history")
+async def item_history(code: str, response: Response, principal: Reader, ctx: ContextDep,
+                       consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.item_history(code)
+
+
+@router.get("/village-access/entries", response_model=Page[AccessEntryView], responses=_PROBLEMS,
+            operation_id="governance_access_entries")
+async def list_access_entries(
+    response: Response, principal: Reader, ctx: ContextDep,
+    kind: Annotated[Literal["statutory_duty", "assistance", "negative", "certificate",
+                            "signboard"] | None, Query()] = None,
+    on: OnDate = None,
+    include_removed: Annotated[bool, Query(description="Every entry ever admitted.")] = False,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.access_entries(kind=kind, on=on, include_removed=include_removed,
+                                               limit=limit, cursor=cursor)
+
+
+@router.get("/village-access/check", response_model=AccessCheck, responses=_PROBLEMS,
+            operation_id="governance_access_check")
+async def access_check(
+    response: Response, principal: Reader, ctx: ContextDep,
+    question: Annotated[Literal["task", "certificate", "signboard"], Query(
+        description="May a village be asked to do it / issue it / hang it?")],
+    name: Annotated[str, Query(min_length=1, max_length=200)],
+    on: OnDate = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """Yes or no, with the entry the answer rests on."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.access_check(question, name, on)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from contracts import registry
 from contracts.api import governance as api
-from contracts.governance import SlaPolicy
+from contracts.governance import ResponsibilityItem, SlaPolicy
 from services.governance.domain.alert import PropertyAlert
 from services.governance.domain.common import local_date, utc
 from services.governance.domain.complaint import Complaint
@@ -20,6 +20,7 @@ from services.governance.domain.geography import (
     Township,
     Village,
 )
+from services.governance.domain.lists import LIST_ID, AccessLists, ResponsibilityList
 from services.governance.domain.phone import normalise_phone
 from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
 from services.governance.domain.rectification import RectificationCase, case_id_for
@@ -81,6 +82,8 @@ class GovernanceDeps:
         self.alerts = Repository(self.store, PropertyAlert, registry)
         self.cases = Repository(self.store, RectificationCase, registry)
         self.candidates = Repository(self.store, ReserveCandidate, registry)
+        self.responsibility_lists = Repository(self.store, ResponsibilityList, registry)
+        self.access_lists = Repository(self.store, AccessLists, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -691,3 +694,68 @@ async def exit_reserve(d: GovernanceDeps, actor: Actor, body: api.ExitReserve,
                        candidate_id: str) -> CommandOutcome:
     return await _candidate_step(lambda c, today: c.exit(
         body.reason, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+# --- territorial responsibility list and village access lists -----------------------------------
+
+def _list_step(d: GovernanceDeps, repo: Repository, what: str,
+               step: Callable[[Aggregate], None]):
+    async def run(actor: Actor) -> CommandOutcome:
+        actor.ensure_county(what)
+
+        async def decide() -> Decision:
+            record = await repo.load(LIST_ID)
+            step(record)
+            return Decision([record], record)
+
+        return await _run(d, actor, decide)
+    return run
+
+
+@handler
+async def add_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                  body: api.AddResponsibilityItem) -> CommandOutcome:
+    item = ResponsibilityItem.model_validate(body.model_dump())
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.add_item(item))(actor)
+
+
+@handler
+async def amend_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                    body: api.AmendResponsibilityItem, code: str,
+                                    ) -> CommandOutcome:
+    item = ResponsibilityItem.model_validate({**body.model_dump(exclude={"reason"}), "code": code})
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.amend_item(item, body.reason))(actor)
+
+
+@handler
+async def repeal_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                     body: api.RepealResponsibilityItem, code: str,
+                                     ) -> CommandOutcome:
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.repeal_item(code, body.reason))(actor)
+
+
+@handler
+async def publish_responsibility_list(d: GovernanceDeps, actor: Actor,
+                                      body: api.PublishResponsibilityList) -> CommandOutcome:
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.publish(body.document_number, body.effective_on,
+                                                d.today()))(actor)
+
+
+@handler
+async def admit_access_entry(d: GovernanceDeps, actor: Actor, body: api.AdmitAccessEntry,
+                             ) -> CommandOutcome:
+    entry_id = str(uuid.uuid4())
+    return await _list_step(d, d.access_lists, "the village access lists", lambda r: r.admit(
+        entry_id, body.kind, body.name, body.basis, body.requesting_organ,
+        body.effective_on or d.today(), d.today()))(actor)
+
+
+@handler
+async def remove_access_entry(d: GovernanceDeps, actor: Actor, body: api.RemoveAccessEntry,
+                              entry_id: str) -> CommandOutcome:
+    return await _list_step(d, d.access_lists, "the village access lists", lambda r: r.remove(
+        entry_id, body.basis, body.effective_on or d.today(), d.today()))(actor)
