@@ -22,6 +22,11 @@ TOPICS: dict[tuple[str, str], str] = {
     ("governance", "institutional_rule"): "zugong.governance.institutional_rule",
     ("governance", "sla_policy"): "zugong.governance.sla_policy",
     ("governance", "complaint"): "zugong.governance.complaint",
+    ("governance", "property_alert"): "zugong.governance.property_alert",
+    ("governance", "rectification_case"): "zugong.governance.rectification_case",
+    ("governance", "reserve_candidate"): "zugong.governance.reserve_candidate",
+    ("governance", "responsibility_list"): "zugong.governance.responsibility_list",
+    ("governance", "village_access_list"): "zugong.governance.village_access_list",
 }
 
 DEAD_LETTER_TOPIC = "zugong.deadletter"

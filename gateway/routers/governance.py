@@ -17,16 +17,33 @@ from contracts.api.governance import COMMANDS, CommandAccepted, CommandRoute
 from contracts.governance import SlaPolicy
 from gateway.context import ContextDep, GatewayContext
 from gateway.queries_governance import (
+    FUNNEL_GROUPS,
     KPI_GROUPS,
+    RECT_GROUPS,
+    AccessCheck,
+    AccessEntryView,
+    AlertView,
+    CandidateView,
     CapacityOverview,
+    CaseSummaryView,
+    CaseView,
     CommunityView,
     ComplaintView,
+    CompoundMetrics,
     CompoundView,
+    DraftItemView,
+    Funnel,
+    ItemChange,
     KpiFormulas,
     KpiReport,
+    OverdueMeasureView,
     Page,
+    PublishedList,
+    RectificationSummary,
     RuleView,
     TownshipView,
+    VersionView,
+    VillageReserve,
     VillageView,
 )
 from services.kernel.auth import Forbidden, Permission, Principal
@@ -181,6 +198,27 @@ async def list_compounds(
                                           cursor)
 
 
+@router.get("/compounds/metrics", response_model=CompoundMetrics, responses=_PROBLEMS,
+            operation_id="governance_compound_metrics")
+async def compound_metrics(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    community_id: Annotated[str | None, Query(max_length=40)] = None,
+    as_of: Annotated[datetime | None, Query(
+        description="Figures at this instant (its local date for stations and monitoring; the "
+        "instant for open alerts' breaches); default now.")] = None,
+    period_from: Annotated[date | None, Query(alias="from", description="Alerts raised on or after.")] = None,
+    period_to: Annotated[date | None, Query(alias="to", description="Alerts raised on or before.")] = None,
+    target: Annotated[float, Query(ge=0, le=1, description="Service-station coverage target.")] = 0.7,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """Service-station coverage, monitoring connected, alerts by type and level, mean time to
+    acknowledge and to resolve, SLA breaches."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.compound_metrics(
+        scope_of(principal), township_id=township_id, community_id=community_id, as_of=as_of,
+        period_from=period_from, period_to=period_to, target=target)
+
+
 @router.get("/compounds/{compound_id}", response_model=CompoundView, responses=_PROBLEMS,
             operation_id="governance_get_compound")
 async def get_compound(compound_id: str, response: Response, principal: Reader, ctx: ContextDep,
@@ -276,3 +314,232 @@ async def get_complaint(complaint_id: str, response: Response, principal: Reader
     await _fresh(ctx, response, consistency_token)
     return await ctx.governance.complaint(
         complaint_id, scope_of(principal), principal.has(Permission.COMPLAINT_CONTACT_READ), as_of)
+
+
+@router.get("/alerts", response_model=Page[AlertView], responses=_PROBLEMS,
+            operation_id="governance_list_alerts")
+async def list_alerts(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    compound_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[Literal["raised", "acknowledged", "dispatched", "resolved", "false_alarm"]
+                     | None, Query()] = None,
+    level: Annotated[Literal["critical", "major", "minor"] | None, Query()] = None,
+    type: Annotated[str | None, Query(max_length=30)] = None,
+    as_of: AsOf = None, limit: Limit = 100, cursor: Cursor = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.alerts(
+        scope_of(principal), township_id=township_id, compound_id=compound_id, state=state,
+        level=level, type_=type, as_of=as_of, limit=limit, cursor=cursor)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertView, responses=_PROBLEMS,
+            operation_id="governance_get_alert")
+async def get_alert(alert_id: str, response: Response, principal: Reader, ctx: ContextDep,
+                    as_of: AsOf = None, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.alert(alert_id, scope_of(principal), as_of)
+
+
+# --- rectification -------------------------------------------------------------------------------
+
+Year = Annotated[int | None, Query(ge=2000, le=2100, description="Rectification year.")]
+AsOfDate = Annotated[date | None, Query(description="The date figures are read at; default today.")]
+VillageFilter = Annotated[str | None, Query(max_length=40, description="Only this village.")]
+
+
+@router.get("/rectification/summary", response_model=RectificationSummary, responses=_PROBLEMS,
+            operation_id="governance_rectification_summary")
+async def rectification_summary(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[RECT_GROUPS], Query()] = "category",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, year: Year = None, as_of: AsOfDate = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """Cases, problems found and solved, measures and their completion, overdue measures and
+    the sign-off rate, by category, township or year."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_summary(
+        scope_of(principal), group_by=group_by, township_id=township_id, year=year, as_of=as_of)
+
+
+@router.get("/rectification/overdue-measures", response_model=Page[OverdueMeasureView],
+            responses=_PROBLEMS, operation_id="governance_overdue_measures")
+async def overdue_measures(response: Response, principal: Reader, ctx: ContextDep,
+                           township_id: TownshipFilter = None, year: Year = None,
+                           as_of: AsOfDate = None, limit: Limit = 100, cursor: Cursor = None,
+                           consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.overdue_measures(scope_of(principal), township_id=township_id,
+                                                 year=year, as_of=as_of, limit=limit,
+                                                 cursor=cursor)
+
+
+@router.get("/rectification-cases", response_model=Page[CaseSummaryView], responses=_PROBLEMS,
+            operation_id="governance_list_rectification_cases")
+async def list_rectification_cases(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    village_id: VillageFilter = None, year: Year = None,
+    state: Annotated[Literal["rectifying", "accepted", "signed_off"] | None, Query()] = None,
+    category: Annotated[Literal["weak_organisation", "poor_service", "low_capability",
+                                "lax_management"] | None, Query()] = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_cases(
+        scope_of(principal), township_id=township_id, village_id=village_id, year=year,
+        state=state, category=category, limit=limit, cursor=cursor)
+
+
+@router.get("/rectification-cases/{case_id}", response_model=CaseView, responses=_PROBLEMS,
+            operation_id="governance_get_rectification_case")
+async def get_rectification_case(case_id: str, response: Response, principal: Reader,
+                                 ctx: ContextDep, as_of: AsOfDate = None,
+                                 consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.rectification_case(case_id, scope_of(principal), as_of)
+
+
+# --- reserve pipeline ----------------------------------------------------------------------------
+
+LeaderFilter = Annotated[bool | None, Query(description="Only leader candidates (true) or the "
+                                            "others (false).")]
+
+
+@router.get("/reserve/funnel", response_model=Funnel, responses=_PROBLEMS,
+            operation_id="governance_reserve_funnel")
+async def reserve_funnel(
+    response: Response, principal: Reader, ctx: ContextDep,
+    group_by: Annotated[Literal[FUNNEL_GROUPS], Query()] = "township",  # type: ignore[valid-type]
+    township_id: TownshipFilter = None, village_id: VillageFilter = None,
+    leader_candidate: LeaderFilter = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """Candidates and leader candidates; how many reached each stage; where they are now."""
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_funnel(
+        scope_of(principal), group_by=group_by, township_id=township_id, village_id=village_id,
+        leader_candidate=leader_candidate)
+
+
+@router.get("/reserve/villages-without-qualified", response_model=list[VillageReserve],
+            responses=_PROBLEMS, operation_id="governance_villages_without_qualified_reserve")
+async def villages_without_qualified(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    minimum: Annotated[int, Query(ge=1, le=10, description="Qualified reserves a village "
+                                  "should keep (REFERENCE.md c.4: at least 1).")] = 1,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.villages_without_qualified_reserve(
+        scope_of(principal), township_id=township_id, minimum=minimum)
+
+
+@router.get("/reserve-candidates", response_model=Page[CandidateView], responses=_PROBLEMS,
+            operation_id="governance_list_reserve_candidates")
+async def list_reserve_candidates(
+    response: Response, principal: Reader, ctx: ContextDep, township_id: TownshipFilter = None,
+    village_id: VillageFilter = None,
+    stage: Annotated[Literal["identified", "surveyed", "talked", "on_trial", "trial_completed",
+                             "qualified", "exited"] | None, Query()] = None,
+    leader_candidate: LeaderFilter = None, limit: Limit = 100, cursor: Cursor = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_candidates(
+        scope_of(principal), township_id=township_id, village_id=village_id, stage=stage,
+        leader_candidate=leader_candidate, limit=limit, cursor=cursor)
+
+
+@router.get("/reserve-candidates/{candidate_id}", response_model=CandidateView,
+            responses=_PROBLEMS, operation_id="governance_get_reserve_candidate")
+async def get_reserve_candidate(candidate_id: str, response: Response, principal: Reader,
+                                ctx: ContextDep, consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    return await ctx.governance.reserve_candidate(candidate_id, scope_of(principal))
+
+
+# --- responsibility list and village access lists -----------------------------------------------
+
+OnDate = Annotated[date | None, Query(description="The date; default today.")]
+
+
+@router.get("/responsibility-list", response_model=PublishedList, responses=_PROBLEMS,
+            operation_id="governance_published_responsibility_list")
+async def published_list(
+    response: Response, principal: Reader, ctx: ContextDep, on: OnDate = None,
+    domain: Annotated[str | None, Query(max_length=50)] = None,
+    lead_department: Annotated[str | None, Query(max_length=100)] = None,
+    consistency_token: ConsistencyTokenHeader = None,
+):
+    """The list as published and in force on a date, filtered by domain and lead department."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.published_list(on=on, domain=domain,
+                                               lead_department=lead_department)
+
+
+@router.get("/responsibility-list/versions", response_model=list[VersionView],
+            responses=_PROBLEMS, operation_id="governance_responsibility_list_versions")
+async def list_versions(response: Response, principal: Reader, ctx: ContextDep,
+                        consistency_token: ConsistencyTokenHeader = None):
+    """Every published version with the codes it added, amended and repealed."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.list_versions()
+
+
+@router.get("/responsibility-list/items", response_model=Page[DraftItemView], responses=_PROBLEMS,
+            operation_id="governance_draft_responsibility_items")
+async def draft_items(
+    response: Response, principal: Reader, ctx: ContextDep,
+    status: Annotated[Literal["active", "repealed"] | None, Query()] = None,
+    pending: Annotated[bool | None, Query(description="Only items changed since the last "
+                                          "version (true) or unchanged (false).")] = None,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """The working draft of the list (what the next version would publish)."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.draft_items(status=status, pending=pending, limit=limit,
+                                            cursor=cursor)
+
+
+@router.get("/responsibility-list/items/{code}/history", response_model=list[ItemChange],
+            responses=_PROBLEMS, operation_id="governance_responsibility_item_history")
+async def item_history(code: str, response: Response, principal: Reader, ctx: ContextDep,
+                       consistency_token: ConsistencyTokenHeader = None):
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.item_history(code)
+
+
+@router.get("/village-access/entries", response_model=Page[AccessEntryView], responses=_PROBLEMS,
+            operation_id="governance_access_entries")
+async def list_access_entries(
+    response: Response, principal: Reader, ctx: ContextDep,
+    kind: Annotated[Literal["statutory_duty", "assistance", "negative", "certificate",
+                            "signboard"] | None, Query()] = None,
+    on: OnDate = None,
+    include_removed: Annotated[bool, Query(description="Every entry ever admitted.")] = False,
+    limit: Limit = 100, cursor: Cursor = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.access_entries(kind=kind, on=on, include_removed=include_removed,
+                                               limit=limit, cursor=cursor)
+
+
+@router.get("/village-access/check", response_model=AccessCheck, responses=_PROBLEMS,
+            operation_id="governance_access_check")
+async def access_check(
+    response: Response, principal: Reader, ctx: ContextDep,
+    question: Annotated[Literal["task", "certificate", "signboard"], Query(
+        description="May a village be asked to do it / issue it / hang it?")],
+    name: Annotated[str, Query(min_length=1, max_length=200)],
+    on: OnDate = None, consistency_token: ConsistencyTokenHeader = None,
+):
+    """Yes or no, with the entry the answer rests on."""
+    await _fresh(ctx, response, consistency_token)
+    scope_of(principal)
+    return await ctx.governance.access_check(question, name, on)

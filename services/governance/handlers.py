@@ -9,7 +9,8 @@ from datetime import date, datetime
 
 from contracts import registry
 from contracts.api import governance as api
-from contracts.governance import SlaPolicy
+from contracts.governance import ResponsibilityItem, SlaPolicy
+from services.governance.domain.alert import PropertyAlert
 from services.governance.domain.common import local_date, utc
 from services.governance.domain.complaint import Complaint
 from services.governance.domain.geography import (
@@ -19,8 +20,11 @@ from services.governance.domain.geography import (
     Township,
     Village,
 )
+from services.governance.domain.lists import LIST_ID, AccessLists, ResponsibilityList
 from services.governance.domain.phone import normalise_phone
 from services.governance.domain.policy import POLICY_ID, SlaPolicyRecord
+from services.governance.domain.rectification import RectificationCase, case_id_for
+from services.governance.domain.reserve import ReserveCandidate
 from services.kernel.aggregate import Aggregate, Repository
 from services.kernel.auth import Forbidden
 from services.kernel.commands import CommandOutcome, Decision, execute_command
@@ -75,6 +79,11 @@ class GovernanceDeps:
         self.rules = Repository(self.store, InstitutionalRule, registry)
         self.policies = Repository(self.store, SlaPolicyRecord, registry)
         self.complaints = Repository(self.store, Complaint, registry)
+        self.alerts = Repository(self.store, PropertyAlert, registry)
+        self.cases = Repository(self.store, RectificationCase, registry)
+        self.candidates = Repository(self.store, ReserveCandidate, registry)
+        self.responsibility_lists = Repository(self.store, ResponsibilityList, registry)
+        self.access_lists = Repository(self.store, AccessLists, registry)
 
     def now(self) -> datetime:
         return utc(self.clock())
@@ -169,6 +178,28 @@ async def register_village(d: GovernanceDeps, actor: Actor, body: api.RegisterVi
         village = await d.villages.load(body.code)
         village.register(township, body.name)
         return Decision([village], village)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def register_villages(d: GovernanceDeps, actor: Actor, body: api.RegisterVillages,
+                            ) -> CommandOutcome:
+    async def decide() -> Decision:
+        seen, changed, codes = {}, [], set()
+        for i, entry in enumerate(body.villages):
+            if entry.code in codes:
+                raise DomainRuleViolation(f"village {entry.code} is listed twice",
+                                          pointer=f"#/villages/{i}/code", code="duplicate")
+            codes.add(entry.code)
+            if entry.township_id not in seen:
+                actor.ensure_may_use(entry.township_id, f"#/villages/{i}/township_id")
+                seen[entry.township_id] = await d.ref(d.townships, entry.township_id, "township",
+                                                      actor, f"#/villages/{i}/township_id")
+            village = await d.villages.load(entry.code)
+            village.register(seen[entry.township_id], entry.name)
+            changed.append(village)
+        return Decision(changed, changed[-1])
 
     return await _run(d, actor, decide)
 
@@ -371,3 +402,360 @@ async def close_complaint(d: GovernanceDeps, actor: Actor, body: api.CloseCompla
 async def flag_overdue_complaint(d: GovernanceDeps, actor: Actor, complaint_id: str,
                                  ) -> CommandOutcome:
     return await _complaint_step(lambda c, d, p: c.flag_overdue(d.now()))(d, actor, complaint_id)
+
+
+# --- compounds: service stations, monitoring, property alerts ----------------------------------
+
+@handler
+async def register_compounds(d: GovernanceDeps, actor: Actor, body: api.RegisterCompounds,
+                             ) -> CommandOutcome:
+    ids = [str(uuid.uuid4()) for _ in body.compounds]
+
+    async def decide() -> Decision:
+        today, seen, changed = d.today(), {}, []
+        for i, (entry, compound_id) in enumerate(zip(body.compounds, ids, strict=True)):
+            if entry.community_id not in seen:
+                seen[entry.community_id] = await d.ref(
+                    d.communities, entry.community_id, "community", actor,
+                    f"#/compounds/{i}/community_id")
+            compound = Compound(compound_id)
+            compound.register(seen[entry.community_id], entry.name, entry.households,
+                              entry.effective_on, today)
+            try:
+                if entry.service_station_opened_on:
+                    compound.open_service_station(None, entry.service_station_opened_on, today)
+                if entry.monitoring_connected_on:
+                    compound.connect_monitoring(entry.devices, entry.monitoring_connected_on, today)
+            except DomainRuleViolation as error:
+                raise DomainRuleViolation(error.detail, pointer=f"#/compounds/{i}",
+                                          code=error.code) from None
+            changed.append(compound)
+        return Decision(changed, changed[-1])
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def open_service_station(d: GovernanceDeps, actor: Actor, body: api.OpenServiceStation,
+                               compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.open_service_station(body.address, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def close_service_station(d: GovernanceDeps, actor: Actor, body: api.CloseServiceStation,
+                                compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.close_service_station(body.reason, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def connect_monitoring(d: GovernanceDeps, actor: Actor, body: api.ConnectMonitoring,
+                             compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.connect_monitoring(body.devices, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def disconnect_monitoring(d: GovernanceDeps, actor: Actor, body: api.DisconnectMonitoring,
+                                compound_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.compounds, compound_id, "compound", lambda c: (
+        c.disconnect_monitoring(body.reason, body.effective_on or d.today(), d.today())))
+
+
+@handler
+async def raise_alert(d: GovernanceDeps, actor: Actor, body: api.RaiseAlert) -> CommandOutcome:
+    alert_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        compound = await d.ref(d.compounds, body.compound_id, "compound", actor, "#/compound_id")
+        alert = await d.alerts.load(alert_id)
+        alert.raise_(compound, body.type, body.level, body.device, await _policy(d),
+                     body.at or d.now(), d.now())
+        return Decision([alert], alert)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def acknowledge_alert(d: GovernanceDeps, actor: Actor, body: api.AcknowledgeAlert,
+                            alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.acknowledge(body.at or d.now(), d.now())))
+
+
+@handler
+async def dispatch_alert(d: GovernanceDeps, actor: Actor, body: api.DispatchAlert,
+                         alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.dispatch(body.assignee_kind, body.assignee, body.at or d.now(), d.now())))
+
+
+@handler
+async def resolve_alert(d: GovernanceDeps, actor: Actor, body: api.ResolveAlert,
+                        alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.resolve(body.note, body.at or d.now(), d.now())))
+
+
+@handler
+async def mark_false_alarm(d: GovernanceDeps, actor: Actor, body: api.MarkFalseAlarm,
+                           alert_id: str) -> CommandOutcome:
+    return await _change(d, actor, d.alerts, alert_id, "alert", lambda a: (
+        a.mark_false_alarm(body.note, body.at or d.now(), d.now())))
+
+
+# --- rectification of weak and lax village Party organisations --------------------------------
+
+@handler
+async def open_rectification_case(d: GovernanceDeps, actor: Actor,
+                                  body: api.OpenRectificationCase) -> CommandOutcome:
+    async def decide() -> Decision:
+        village = await d.ref(d.villages, body.village_id, "village", actor, "#/village_id")
+        case = await d.cases.load(case_id_for(village.id, body.year))
+        case.open(village, body.year, list(body.categories), list(body.criteria),
+                  body.effective_on or d.today(), d.today())
+        return Decision([case], case)
+
+    return await _run(d, actor, decide)
+
+
+def _case_step(step: Callable[[RectificationCase, date], None]):
+    async def run(d: GovernanceDeps, actor: Actor, case_id: str) -> CommandOutcome:
+        return await _change(d, actor, d.cases, case_id, "rectification case",
+                             lambda case: step(case, d.today()))
+    return run
+
+
+@handler
+async def record_problem(d: GovernanceDeps, actor: Actor, body: api.RecordProblem, case_id: str,
+                         ) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.record_problem(
+        body.category, body.description, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def adopt_rectification_plan(d: GovernanceDeps, actor: Actor,
+                                   body: api.AdoptRectificationPlan, case_id: str,
+                                   ) -> CommandOutcome:
+    def plan(case: RectificationCase, today: date) -> None:
+        on = body.effective_on or today
+        for i, problem in enumerate(body.problems):
+            problem_id = case.record_problem(problem.category, problem.description, on, today,
+                                             pointer=f"#/problems/{i}")
+            for j, measure in enumerate(problem.measures):
+                case.adopt_measure(problem_id, measure.action, measure.owner, measure.due_on, on,
+                                   today, pointer=f"#/problems/{i}/measures/{j}")
+
+    return await _case_step(plan)(d, actor, case_id)
+
+
+@handler
+async def adopt_measure(d: GovernanceDeps, actor: Actor, body: api.AdoptMeasure, case_id: str,
+                        ) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.adopt_measure(
+        body.problem_id, body.action, body.owner, body.due_on, body.effective_on or today,
+        today))(d, actor, case_id)
+
+
+@handler
+async def complete_measure(d: GovernanceDeps, actor: Actor, body: api.CompleteMeasure,
+                           case_id: str, measure_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.complete_measure(
+        measure_id, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def resolve_problem(d: GovernanceDeps, actor: Actor, body: api.ResolveProblem,
+                          case_id: str, problem_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.resolve_problem(
+        problem_id, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def review_rectification(d: GovernanceDeps, actor: Actor, body: api.ReviewRectification,
+                               case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.review(
+        body.passed, body.score, body.votes, body.note, body.effective_on or today, today))(
+        d, actor, case_id)
+
+
+@handler
+async def sign_off_rectification(d: GovernanceDeps, actor: Actor,
+                                 body: api.SignOffRectification, case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.sign_off(
+        body.document_number, body.effective_on or today, today))(d, actor, case_id)
+
+
+@handler
+async def reopen_rectification(d: GovernanceDeps, actor: Actor, body: api.ReopenRectification,
+                               case_id: str) -> CommandOutcome:
+    return await _case_step(lambda c, today: c.reopen(
+        body.reason, body.effective_on or today, today))(d, actor, case_id)
+
+
+# --- village-leader reserve pipeline ------------------------------------------------------------
+
+def _add_candidate(candidate: ReserveCandidate, village: Village, entry, today: date,
+                   pointer: str = "#") -> None:
+    candidate.add(village, name=entry.name, source=entry.source,
+                  leader_candidate=entry.leader_candidate, target_post=entry.target_post,
+                  birth_year=entry.birth_year, education=entry.education,
+                  party_member=entry.party_member, negative_list_hit=entry.negative_list_hit,
+                  effective_on=entry.effective_on or today, today=today, pointer=pointer)
+
+
+@handler
+async def add_reserve_candidate(d: GovernanceDeps, actor: Actor, body: api.AddReserveCandidate,
+                                ) -> CommandOutcome:
+    candidate_id = str(uuid.uuid4())
+
+    async def decide() -> Decision:
+        village = await d.ref(d.villages, body.village_id, "village", actor, "#/village_id")
+        candidate = ReserveCandidate(candidate_id)
+        _add_candidate(candidate, village, body, d.today())
+        return Decision([candidate], candidate)
+
+    return await _run(d, actor, decide)
+
+
+@handler
+async def add_reserve_candidates(d: GovernanceDeps, actor: Actor,
+                                 body: api.AddReserveCandidates) -> CommandOutcome:
+    ids = [str(uuid.uuid4()) for _ in body.candidates]
+
+    async def decide() -> Decision:
+        today, seen, changed = d.today(), {}, []
+        for i, (entry, candidate_id) in enumerate(zip(body.candidates, ids, strict=True)):
+            pointer = f"#/candidates/{i}"
+            if entry.village_id not in seen:
+                seen[entry.village_id] = await d.ref(d.villages, entry.village_id, "village",
+                                                     actor, f"{pointer}/village_id")
+            candidate = ReserveCandidate(candidate_id)
+            _add_candidate(candidate, seen[entry.village_id], entry, today, pointer)
+            if entry.surveyed_on is not None:
+                try:
+                    candidate.record_survey(list(entry.survey_items), None, entry.surveyed_on,
+                                            today)
+                except DomainRuleViolation as error:
+                    raise DomainRuleViolation(error.detail, pointer=f"{pointer}/surveyed_on",
+                                              code=error.code) from None
+            changed.append(candidate)
+        return Decision(changed, changed[-1])
+
+    return await _run(d, actor, decide)
+
+
+def _candidate_step(step: Callable[[ReserveCandidate, date], None]):
+    async def run(d: GovernanceDeps, actor: Actor, candidate_id: str) -> CommandOutcome:
+        return await _change(d, actor, d.candidates, candidate_id, "reserve candidate",
+                             lambda c: step(c, d.today()))
+    return run
+
+
+@handler
+async def record_survey(d: GovernanceDeps, actor: Actor, body: api.RecordSurvey,
+                        candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.record_survey(
+        list(body.items), body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def record_reserve_talk(d: GovernanceDeps, actor: Actor, body: api.RecordReserveTalk,
+                              candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.record_talk(
+        body.willing, body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def start_trial(d: GovernanceDeps, actor: Actor, body: api.StartTrial, candidate_id: str,
+                      ) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.start_trial(
+        body.post, body.planned_end_on, body.effective_on or today, today))(
+        d, actor, candidate_id)
+
+
+@handler
+async def evaluate_trial(d: GovernanceDeps, actor: Actor, body: api.EvaluateTrial,
+                         candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.evaluate_trial(
+        body.evaluation, body.notes, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+@handler
+async def qualify_reserve(d: GovernanceDeps, actor: Actor, body: api.QualifyReserve,
+                          candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.qualify(body.effective_on or today, today))(
+        d, actor, candidate_id)
+
+
+@handler
+async def exit_reserve(d: GovernanceDeps, actor: Actor, body: api.ExitReserve,
+                       candidate_id: str) -> CommandOutcome:
+    return await _candidate_step(lambda c, today: c.exit(
+        body.reason, body.effective_on or today, today))(d, actor, candidate_id)
+
+
+# --- territorial responsibility list and village access lists -----------------------------------
+
+def _list_step(d: GovernanceDeps, repo: Repository, what: str,
+               step: Callable[[Aggregate], None]):
+    async def run(actor: Actor) -> CommandOutcome:
+        actor.ensure_county(what)
+
+        async def decide() -> Decision:
+            record = await repo.load(LIST_ID)
+            step(record)
+            return Decision([record], record)
+
+        return await _run(d, actor, decide)
+    return run
+
+
+@handler
+async def add_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                  body: api.AddResponsibilityItem) -> CommandOutcome:
+    item = ResponsibilityItem.model_validate(body.model_dump())
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.add_item(item))(actor)
+
+
+@handler
+async def amend_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                    body: api.AmendResponsibilityItem, code: str,
+                                    ) -> CommandOutcome:
+    item = ResponsibilityItem.model_validate({**body.model_dump(exclude={"reason"}), "code": code})
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.amend_item(item, body.reason))(actor)
+
+
+@handler
+async def repeal_responsibility_item(d: GovernanceDeps, actor: Actor,
+                                     body: api.RepealResponsibilityItem, code: str,
+                                     ) -> CommandOutcome:
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.repeal_item(code, body.reason))(actor)
+
+
+@handler
+async def publish_responsibility_list(d: GovernanceDeps, actor: Actor,
+                                      body: api.PublishResponsibilityList) -> CommandOutcome:
+    return await _list_step(d, d.responsibility_lists, "the responsibility list",
+                            lambda r: r.publish(body.document_number, body.effective_on,
+                                                d.today()))(actor)
+
+
+@handler
+async def admit_access_entry(d: GovernanceDeps, actor: Actor, body: api.AdmitAccessEntry,
+                             ) -> CommandOutcome:
+    entry_id = str(uuid.uuid4())
+    return await _list_step(d, d.access_lists, "the village access lists", lambda r: r.admit(
+        entry_id, body.kind, body.name, body.basis, body.requesting_organ,
+        body.effective_on or d.today(), d.today()))(actor)
+
+
+@handler
+async def remove_access_entry(d: GovernanceDeps, actor: Actor, body: api.RemoveAccessEntry,
+                              entry_id: str) -> CommandOutcome:
+    return await _list_step(d, d.access_lists, "the village access lists", lambda r: r.remove(
+        entry_id, body.basis, body.effective_on or d.today(), d.today()))(actor)

@@ -109,7 +109,8 @@ def test_recruit_and_read_back_through_separate_processes(distributed):
                 break
             assert "cadre-not-yet-known" in enrolled.text
             time.sleep(0.2)
-        assert enrolled.status_code == 201, (enrolled.text, [p.log_tail() for p in processes if 'consumer' in p.name])
+        consumer_logs = [p.log_tail() for p in processes if "consumer" in p.name]
+        assert enrolled.status_code == 201, (enrolled.text, consumer_logs)
         trainees = client.get(f"/api/v1/training/classes/{cls.json()['id']}/trainees",
                               headers={"X-Consistency-Token": enrolled.json()["consistency_token"]})
         assert trainees.headers["x-consistency"] == "fresh", [p.log_tail() for p in processes]

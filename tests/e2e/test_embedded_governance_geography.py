@@ -151,3 +151,21 @@ async def test_operator_sees_and_changes_only_its_township(gov):
     await post(gov, "/townships/A1/hires", {"kind": "grid_worker", "count": 2}, headers=a)
     await post(gov, "/villages", {"code": "A1-V2", "township_id": "A1", "name": "二村"}, headers=a)
     assert await head(gov) == before + 2
+
+
+async def test_retries_with_an_idempotency_key_and_stale_if_match(gov):
+    await post(gov, "/townships", {"code": "T1", "name": "云中镇"})
+    headers = {**gov.admin, "Idempotency-Key": "hire-2024-07"}
+    body = {"kind": "grid_worker", "count": 4, "effective_on": "2024-07-01"}
+    first = await post(gov, "/townships/T1/hires", body, headers=headers)
+    before = await head(gov)
+    again = await gov.post("/api/v1/governance/townships/T1/hires", json=body, headers=headers)
+    assert again.status_code == 201 and again.json() == first
+    assert again.headers["idempotent-replayed"] == "true" and await head(gov) == before
+    stale = {**gov.admin, "If-Match": '"1"'}
+    await refused(gov, "/townships/T1/hires", body, stale, 412)
+    current = {**gov.admin, "If-Match": f'"{first["version"]}"'}
+    accepted = await post(gov, "/townships/T1/hires", body, headers=current)
+    assert accepted["version"] == 3
+    township = await get(gov, "/townships/T1", token_=accepted["consistency_token"])
+    assert township["hires"]["grid_worker"] == 8 and township["version"] == 3

@@ -9,13 +9,17 @@ from contracts.governance import (
     CompoundRegistered,
     HireKind,
     InstitutionalRuleAdopted,
+    MonitoringConnected,
+    MonitoringDisconnected,
     PartyBuildingOfficeSetUp,
+    ServiceStationClosed,
+    ServiceStationOpened,
     StaffHired,
     TownshipRegistered,
     VillageRegistered,
 )
 from contracts.registry import DomainEvent
-from services.governance.domain.common import check_effective_on
+from services.governance.domain.common import TransitionRefused, check_effective_on
 from services.kernel.aggregate import Aggregate
 from services.kernel.errors import Conflict
 
@@ -109,7 +113,16 @@ class Community(Aggregate):
 
 
 class Compound(Aggregate):
+    """A residential compound with two independent switches: its service station (open or
+    closed) and its monitoring (connected to the county platform or not)."""
+
     stream_type = "compound"
+    TRANSITIONS = {
+        "open_service_station": frozenset({"station_closed"}),
+        "close_service_station": frozenset({"station_open"}),
+        "connect_monitoring": frozenset({"disconnected"}),
+        "disconnect_monitoring": frozenset({"connected"}),
+    }
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)
@@ -117,12 +130,23 @@ class Compound(Aggregate):
         self.township_id = ""
         self.community_id = ""
         self.registered_on: date | None = None
+        self.station = "station_closed"
+        self.monitoring = "disconnected"
+        self.changed_on: dict[str, date] = {}
 
     def apply(self, event: DomainEvent) -> None:
         match event:
             case CompoundRegistered():
                 self.name, self.township_id = event.name, event.township_id
                 self.community_id, self.registered_on = event.community_id, event.effective_on
+            case ServiceStationOpened():
+                self.station, self.changed_on["station"] = "station_open", event.effective_on
+            case ServiceStationClosed():
+                self.station, self.changed_on["station"] = "station_closed", event.effective_on
+            case MonitoringConnected():
+                self.monitoring, self.changed_on["monitoring"] = "connected", event.effective_on
+            case MonitoringDisconnected():
+                self.monitoring, self.changed_on["monitoring"] = "disconnected", event.effective_on
 
     def register(self, community: Community, name: str, households: int,
                  effective_on: date | None, today: date) -> None:
@@ -133,6 +157,33 @@ class Compound(Aggregate):
         self._record(CompoundRegistered(
             compound_id=self.id, township_id=community.township_id, community_id=community.id,
             name=name, households=households, effective_on=effective_on))
+
+    def _switch(self, action: str, facility: str, effective_on: date, today: date) -> dict:
+        state = self.station if facility == "station" else self.monitoring
+        allowed = self.TRANSITIONS[action]
+        if state not in allowed:
+            raise TransitionRefused("compound", self.id, action, state, allowed)
+        previous = self.changed_on.get(facility)
+        check_effective_on(effective_on, today, after=previous or self.registered_on,
+                           after_what="its last change" if previous else "the compound's hand-over")
+        return {"compound_id": self.id, "township_id": self.township_id,
+                "effective_on": effective_on}
+
+    def open_service_station(self, address: str | None, effective_on: date, today: date) -> None:
+        common = self._switch("open_service_station", "station", effective_on, today)
+        self._record(ServiceStationOpened(**common, address=address))
+
+    def close_service_station(self, reason: str, effective_on: date, today: date) -> None:
+        common = self._switch("close_service_station", "station", effective_on, today)
+        self._record(ServiceStationClosed(**common, reason=reason))
+
+    def connect_monitoring(self, devices: int, effective_on: date, today: date) -> None:
+        common = self._switch("connect_monitoring", "monitoring", effective_on, today)
+        self._record(MonitoringConnected(**common, devices=devices))
+
+    def disconnect_monitoring(self, reason: str, effective_on: date, today: date) -> None:
+        common = self._switch("disconnect_monitoring", "monitoring", effective_on, today)
+        self._record(MonitoringDisconnected(**common, reason=reason))
 
 
 class InstitutionalRule(Aggregate):
