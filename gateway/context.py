@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.consistency import ConsistencyWaiter
 from gateway.forwarding import ServiceClient
 from gateway.queries import PersonnelQueries
+from gateway.queries_dashboard import DashboardQueries
 from gateway.queries_governance import GovernanceQueries
 from gateway.queries_personnel import PersonnelReports
 from gateway.queries_talent import TalentQueries
@@ -47,6 +48,8 @@ class GatewayContext:
         self.governance = GovernanceQueries(self.read_engine, self.vault.open)
         self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
                                              self.settings.gateway.consistency_timeout)
+        self.dashboard = DashboardQueries(self.read_engine, self.personnel_reports, self.training,
+                                          self.talent, self.governance)
 
 
 def _context(request: Request) -> GatewayContext:

@@ -35,6 +35,7 @@ class Permission(StrEnum):
     GOVERNANCE_WRITE = "governance:write"
     GOVERNANCE_ADMINISTER = "governance:administer"
     COMPLAINT_CONTACT_READ = "complaint_contact:read"
+    DASHBOARD_READ = "dashboard:read"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -47,7 +48,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ}),
     "operator": frozenset({Permission.PERSONNEL_READ}),
     "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ,
-                         Permission.TALENT_READ, Permission.GOVERNANCE_READ}),
+                         Permission.TALENT_READ, Permission.GOVERNANCE_READ,
+                         Permission.DASHBOARD_READ}),
     "governance_officer": frozenset({
         Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.GOVERNANCE_ADMINISTER,
         Permission.COMPLAINT_CONTACT_READ}),
