@@ -19,7 +19,10 @@ app = typer.Typer(help="Zugong (组工) platform command line.", no_args_is_help
 kafka_app = typer.Typer(help="A local Apache Kafka broker (KRaft) from Maven jars.",
                         no_args_is_help=True)
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo year (a county like Huairen) through the HTTP API.",
+                       no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(demo_app, name="demo")
 app.add_typer(contracts_app, name="contracts")
 console = Console(stderr=True, soft_wrap=True)
 
@@ -38,12 +41,46 @@ def _serve(fastapi_app, host: str, port: int, settings: Settings) -> None:
     uvicorn.Server(config).run()
 
 
+def _demo_token(settings: Settings) -> str:
+    from services.kernel.auth import TokenIssuer
+    from zugong.demo import DEMO_SUBJECT
+
+    return TokenIssuer(settings.auth.jwt_secret, issuer=settings.auth.issuer,
+                       audience=settings.auth.audience).mint(DEMO_SUBJECT, "admin")
+
+
+def _load_demo_in_background(base_url: str, token: str, dashboard: str) -> None:
+    """The demo loads through the HTTP API from a thread of its own, so the server answers
+    meanwhile; nothing is loaded when the platform already holds data."""
+    import threading
+
+    from zugong.demo import load_over_http
+
+    def work() -> None:
+        try:
+            sent = asyncio.run(load_over_http(base_url, token, console=console,
+                                              only_if_empty=True))
+        except Exception as error:  # the server keeps running without the demo
+            console.print(f"[red]demo load failed:[/red] {error}")
+            return
+        if sent is None:
+            console.print("store not empty: demo not loaded (`zugong demo load` forces it)")
+        else:
+            console.print(f"demo year loaded ({sum(sent.values())} commands): {dashboard}")
+
+    threading.Thread(target=work, name="demo-loader", daemon=True).start()
+
+
 @app.command()
 def run(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Bind port.")] = None,
+    demo: Annotated[bool, typer.Option(
+        "--demo/--no-demo", envvar="ZUGONG_DEMO",
+        help="Load the demo year when the store is empty (ZUGONG_DEMO=0 turns it off).")] = True,
 ) -> None:
-    """Start the whole platform in one process (SQLite under var/, no broker)."""
+    """Start the whole platform in one process (SQLite under var/, no broker); on an empty
+    store, load the demo year in the background."""
     from services.kernel.auth import TokenIssuer
     from zugong.runtime import create_embedded_app
 
@@ -60,6 +97,10 @@ def run(
     print(token, flush=True)
     console.print(f"  try: curl -H 'Authorization: Bearer <token>' {base}/api/v1/cadres")
     console.print("  Ctrl-C stops.")
+    if demo:
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        _load_demo_in_background(f"http://{local}:{port}", _demo_token(settings),
+                                 f"{base}/api/v1/dashboard?from=2025-01-01&to=2025-12-31")
     _serve(create_embedded_app(settings), host, port, settings)
 
 
@@ -236,6 +277,34 @@ def kafka_start(
     broker = LocalKafka(home, port=port, controller_port=controller_port)
     console.print(f"Kafka on {broker.bootstrap_servers} (data in {home}); Ctrl-C stops.")
     broker.run_foreground()
+
+
+@demo_app.command("load")
+def demo_load(
+    base_url: Annotated[str | None, typer.Option(
+        help="Gateway base URL (default: the configured gateway host and port).")] = None,
+    token: Annotated[str | None, typer.Option(
+        help="Bearer token (default: a development admin token for the subject demo-loader; a "
+        "reload must use the same subject, idempotency keys are scoped by it).")] = None,
+) -> None:
+    """Load the demo year through the public HTTP API (loading twice changes nothing)."""
+    import time
+
+    from zugong.demo import DemoError, load_over_http
+
+    settings = Settings()
+    if token is None and settings.environment == "production":
+        console.print("pass --token: no development tokens in production")
+        raise typer.Exit(2)
+    base_url = base_url or f"http://{settings.gateway.host}:{settings.gateway.port}"
+    started = time.monotonic()
+    try:
+        sent = asyncio.run(load_over_http(base_url, token or _demo_token(settings), console=console))
+    except DemoError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{sum(sent.values())} commands in {time.monotonic() - started:.0f} s; "
+                  f"dashboard: {base_url}/api/v1/dashboard?from=2025-01-01&to=2025-12-31")
 
 
 @contracts_app.command("export")

@@ -23,9 +23,12 @@ from zugong.demo.personnel import County, build_county, run_year
 from zugong.demo.talent import run_talent
 from zugong.demo.training import run_training
 
-__all__ = ["DEMO_YEAR", "DemoError", "load", "load_over_http", "national_id"]
+__all__ = ["DEMO_SUBJECT", "DEMO_YEAR", "DemoError", "load", "load_over_http", "national_id",
+           "store_is_empty"]
 
 DEMO_YEAR = 2025
+DEMO_SUBJECT = "demo-loader"
+"""Idempotency keys are scoped by token subject: a reload must use the same subject."""
 # commands per section, for the progress bars (measured on a full load)
 EXPECTED = {"personnel": 802, "training": 247, "talent": 522, "governance": 473}
 
@@ -68,8 +71,9 @@ async def load(client: httpx.AsyncClient, headers: dict[str, str], *,
 
 
 async def load_over_http(base_url: str, token: str, *, console: Console | None = None,
-                         wait_seconds: float = 60.0) -> Counter:
-    """Wait for the gateway at ``base_url`` to answer, then load the demo year through it."""
+                         wait_seconds: float = 60.0, only_if_empty: bool = False) -> Counter | None:
+    """Wait for the gateway at ``base_url`` to answer, then load the demo year through it.
+    With ``only_if_empty`` nothing is loaded (None) when the platform already holds data."""
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base_url, timeout=60.0,
                                  limits=httpx.Limits(max_connections=32)) as client:
@@ -83,6 +87,8 @@ async def load_over_http(base_url: str, token: str, *, console: Console | None =
             if time.monotonic() > deadline:
                 raise DemoError(f"the gateway at {base_url} did not become ready")
             await asyncio.sleep(0.2)
+        if only_if_empty and not await store_is_empty(client, headers):
+            return None
         return await load(client, headers, console=console)
 
 

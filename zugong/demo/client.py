@@ -84,6 +84,17 @@ class DemoApi:
             raise DemoError(f"GET {path} → {response.status_code}: {response.text[:500]}")
         return response.json()
 
+    async def all_complete(self, path: str, count: int, token: str | None = None,
+                           **params) -> list[dict]:
+        """Every page of a list once it holds ``count`` items: the read model may lag behind
+        the commands (a consistency wait can time out under load)."""
+        for _ in range(600):
+            items = await self.all_pages(path, token, **params)
+            if len(items) >= count:
+                return items
+            await asyncio.sleep(0.1)
+        raise DemoError(f"{path} still holds {len(items)} of {count} items")
+
     async def all_pages(self, path: str, token: str | None = None, **params) -> list[dict]:
         items, cursor = [], None
         while True:

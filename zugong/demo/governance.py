@@ -110,7 +110,7 @@ async def run_governance(api: DemoApi) -> None:
             k += 1
         last = await post("/compounds/batch", {"compounds": roster})
     # chosen from the plan, not from the compounds' current state: a second load replays the same
-    listed = await api.all_pages(G + "/compounds", token=last["consistency_token"])
+    listed = await api.all_complete(G + "/compounds", len(planned), token=last["consistency_token"])
     ids = {(c["township_id"], c["name"]): c["id"] for c in listed}
     with_station = next({"id": ids[(t, n)]} for t, n, station, _ in planned if station)
     connected = [{"id": ids[(t, n)]} for t, n, _, linked in planned if linked]
@@ -197,9 +197,10 @@ async def run_governance(api: DemoApi) -> None:
                    "survey_items": ["谈思想", "谈经历", "看品行", "看能力"]} for j in range(n)]
         last = await post("/reserve-candidates/batch", {"candidates": roster})
         people += roster
-    leaders_listed = await api.get(G + "/reserve-candidates", token=last["consistency_token"],
-                                   township_id=TOWNSHIPS[1][0], leader_candidate="true", limit=20)
-    pipeline = leaders_listed["items"][:16]
+    leaders_listed = await api.all_complete(
+        G + "/reserve-candidates", LEADERS_PER_TOWNSHIP[1], token=last["consistency_token"],
+        township_id=TOWNSHIPS[1][0], leader_candidate="true")
+    pipeline = leaders_listed[:16]
     code = TOWNSHIPS[1][0]
     qualified_villages = set()
     for j, cand in enumerate(pipeline):
