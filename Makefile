@@ -7,7 +7,8 @@ PYTEST_ARGS ?=
 .PHONY: help uv deps system-deps run test test-unit lint format schemas kafka bench clean
 
 help:
-	@echo "make run      start the whole platform (embedded: one process, SQLite, no broker)"
+	@echo "make run      start the whole platform (embedded: one process, SQLite, no broker);"
+	@echo "             on an empty store it loads the demo year (ZUGONG_DEMO=0 make run: empty)"
 	@echo "make test     install what is missing and run the whole suite (real Kafka + PostgreSQL)"
 	@echo "make lint     ruff"
 	@echo "make schemas  regenerate contracts/schemas from the event models"
