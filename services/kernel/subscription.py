@@ -72,6 +72,18 @@ dead_letters_table = sa.Table(
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 
+_SQLITE_WRITER_LOCKS: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """SQLite has one writer at a time: runners sharing a file in one process take turns here
+    instead of failing with "database is locked" and retrying."""
+    if engine.dialect.name != "sqlite":
+        return None
+    key = (id(asyncio.get_running_loop()), str(engine.url))
+    return _SQLITE_WRITER_LOCKS.setdefault(key, asyncio.Lock())
+
+
 class Projection(Protocol):
     """A read model fed by events. ``apply`` must only touch the given connection."""
 
@@ -163,6 +175,13 @@ class SubscriptionRunner:
                 delay = min(max_delay, delay * 2)
 
     async def _handle(self, deliveries: Sequence[Delivery], *, isolate: bool) -> int:
+        lock = _sqlite_writer_lock(self.engine)
+        if lock is None:
+            return await self._apply_batch(deliveries, isolate=isolate)
+        async with lock:
+            return await self._apply_batch(deliveries, isolate=isolate)
+
+    async def _apply_batch(self, deliveries: Sequence[Delivery], *, isolate: bool) -> int:
         applied = skipped = parked = 0
         newest: EventEnvelope | None = None
         async with self.engine.begin() as conn:
