@@ -106,6 +106,7 @@ async def test_geography_rules_are_refused_with_problems_and_append_nothing(gov)
                   admin, 422)
     viewer = token(gov.settings, "viewer")
     await refused(gov, "/villages", {"code": "V2", "township_id": "T1", "name": "二村"}, viewer, 403)
+    await settle(gov)
     listed = await get(gov, "/villages", headers=viewer)
     assert [v["id"] for v in listed["items"]] == ["V1"]
 
