@@ -39,26 +39,31 @@ class Permission(StrEnum):
     GOVERNANCE_ADMINISTER = "governance:administer"
     COMPLAINT_CONTACT_READ = "complaint_contact:read"
     AUDIT_READ = "audit:read"
+    EVENTS_READ = "events:read"
+    """The live stream; each change is then shown only to roles that may read its service."""
 
+
+_LIVE = Permission.EVENTS_READ
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
     "personnel_officer": frozenset(
-        {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ}),
+        {Permission.PERSONNEL_READ, Permission.PERSONNEL_WRITE, Permission.PERSONAL_DATA_READ, _LIVE}),
     "training_officer": frozenset(
-        {Permission.TRAINING_READ, Permission.TRAINING_WRITE, Permission.PERSONNEL_READ}),
+        {Permission.TRAINING_READ, Permission.TRAINING_WRITE, Permission.PERSONNEL_READ, _LIVE}),
     "talent_officer": frozenset(
-        {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ}),
+        {Permission.TALENT_READ, Permission.TALENT_WRITE, Permission.PERSONAL_DATA_READ, _LIVE}),
     # legacy name kept for existing tokens: a read-only personnel role (the roster, no personal data)
-    "operator": frozenset({Permission.PERSONNEL_READ}),
+    "operator": frozenset({Permission.PERSONNEL_READ, _LIVE}),
     "viewer": frozenset({Permission.PERSONNEL_READ, Permission.TRAINING_READ,
-                         Permission.TALENT_READ, Permission.GOVERNANCE_READ}),
+                         Permission.TALENT_READ, Permission.GOVERNANCE_READ, _LIVE}),
     "governance_officer": frozenset({
         Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.GOVERNANCE_ADMINISTER,
-        Permission.COMPLAINT_CONTACT_READ}),
+        Permission.COMPLAINT_CONTACT_READ, _LIVE}),
     # scoped by the token's `township` claim to that township's records
     "township_operator": frozenset({
-        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.COMPLAINT_CONTACT_READ}),
+        Permission.GOVERNANCE_READ, Permission.GOVERNANCE_WRITE, Permission.COMPLAINT_CONTACT_READ,
+        _LIVE}),
     # reads the audit log (who did what, when, on which record) and nothing else
     "auditor": frozenset({Permission.AUDIT_READ}),
 }
