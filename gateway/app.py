@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.context import GatewayContext
-from gateway.routers import access, governance, operations, personnel, talent, training
+from gateway.routers import access, governance, operations, personnel, talent, training, unified
 from services.kernel.http import install_problem_handlers, install_request_context
 from services.kernel.metrics import Metrics
 from services.kernel.settings import Settings
@@ -59,4 +59,5 @@ def create_app(
     app.include_router(training.router)
     app.include_router(governance.router)
     app.include_router(access.router)
+    app.include_router(unified.router)
     return app
