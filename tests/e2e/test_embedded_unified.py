@@ -83,8 +83,8 @@ async def _township(platform, code: str, villages: int, compounds: list[dict]) -
     await ok("/communities", {"code": f"{code}-C", "township_id": code, "name": f"{code}社区"})
     last = None
     for n, extra in enumerate(compounds):
-        last = await ok("/compounds", {"community_id": f"{code}-C", "name": f"{code}小区{n}", "households": 100,
-                                       **extra})
+        last = await ok("/compounds", {"community_id": f"{code}-C", "name": f"{code}小区{n}",
+                                       "households": 100, **extra})
     return last
 
 
