@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.context import GatewayContext
+from gateway.etags import install_etags
 from gateway.routers import access, governance, operations, personnel, talent, training, unified
 from services.kernel.http import install_problem_handlers, install_request_context
 from services.kernel.metrics import Metrics
@@ -47,6 +48,7 @@ def create_app(
                   lifespan=lifespan)
     app.state.metrics = metrics
     install_problem_handlers(app)
+    install_etags(app)
     install_request_context(app, metrics, "gateway")
     if settings.gateway.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.gateway.cors_origins,

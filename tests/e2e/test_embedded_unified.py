@@ -116,3 +116,20 @@ async def test_township_overview_is_scoped(platform):
         assert response.status_code == 403, role
     assert (await platform.get("/api/v1/townships/T9/overview",
                                headers=platform.admin)).status_code == 404
+
+
+async def test_every_get_answer_has_an_etag_and_if_none_match_gives_304(platform):
+    last = await _township(platform, "T1", 1, [{}])
+    admin = {**platform.admin, "X-Consistency-Token": last["consistency_token"]}
+    for path in ("/townships/T1", "/villages", "/communities/T1-C"):
+        first = await platform.get(G + path, headers=admin)
+        etag = first.headers["ETag"]
+        again = await platform.get(G + path, headers={**admin, "If-None-Match": etag})
+        assert again.status_code == 304 and again.headers["ETag"] == etag and not again.content
+    before = (await platform.get(G + "/villages", headers=admin)).headers["ETag"]
+    added = await platform.post(G + "/villages", json={"code": "T1-V9", "township_id": "T1",
+                                                       "name": "新村"}, headers=platform.admin)
+    after = await platform.get(G + "/villages", headers={
+        **admin, "X-Consistency-Token": added.json()["consistency_token"],
+        "If-None-Match": before})
+    assert after.status_code == 200 and after.headers["ETag"] != before
