@@ -48,8 +48,8 @@ class BadPeriod(ZugongError):
 async def list_audit_entries(
     response: Response, principal: Auditor, ctx: ContextDep,
     actor: Annotated[str | None, Query(max_length=200, description="Who (token subject).")] = None,
-    service: Annotated[Literal["personnel", "training", "talent", "governance"] | None,
-                       Query(description="Only this service's changes.")] = None,
+    service: Annotated[str | None, Query(max_length=40, description="Only this service's "
+                                         "changes, e.g. `personnel`.")] = None,
     record: Annotated[str | None, Query(max_length=200,
                                         description="Only this record (stream id).")] = None,
     type: Annotated[str | None, Query(max_length=120, description="Only this event type.")] = None,

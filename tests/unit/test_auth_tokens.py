@@ -142,3 +142,31 @@ def test_role_matrix():
                 if Permission.PERSONAL_DATA_READ in perms}
     assert unmasked == {"admin", "personnel_officer", "talent_officer"}
     assert "viewer" not in unmasked and "operator" not in unmasked
+
+
+def test_jwks_over_http_from_a_local_server(keys, jwks_file):
+    """The URL form, served from 127.0.0.1 (no outside network); keys are cached."""
+    import functools
+    import http.server
+    import threading
+
+    requests = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests.append(args)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(jwks_file.parent)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{jwks_file.name}"
+        verifier = token_verifier(_production(jwks_url=url))
+        assert verifier.verify(_rs256(keys[0])).subject == "u1"
+        assert verifier.verify(_rs256(keys[0], sub="u2")).subject == "u2"
+        with pytest.raises(AuthenticationFailed):
+            verifier.verify(_rs256(keys[1]))
+        assert len(requests) <= 2  # fetched once, then again only for an unknown key
+    finally:
+        server.shutdown()
