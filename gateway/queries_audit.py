@@ -23,7 +23,8 @@ class BadCursor(ZugongError):
 
 class RecordRef(BaseModel):
     kind: str = Field(description="Kind of record (stream kind), e.g. `cadre`, `complaint`.")
-    id: str = Field(description="The record's stream id.")
+    id: str = Field(description="The record's id (as in the API's paths).")
+    stream_id: str = Field(description="Its event stream.")
     version: int = Field(description="The record's version after this change.")
 
 
@@ -68,8 +69,9 @@ def _decode(cursor: str) -> int:
 def _entry(row, model=AuditEntry, **extra):
     return model(id=row.seq, event_id=row.event_id, at=row.recorded_at,
                  effective_on=row.effective_on, actor=row.actor, service=row.service,
-                 type=row.type, record=RecordRef(kind=row.record_kind, id=row.stream_id,
-                                                 version=row.stream_version),
+                 type=row.type, record=RecordRef(
+                     kind=row.record_kind, id=row.record_id, stream_id=row.stream_id,
+                     version=row.stream_version),
                  correlation_id=row.correlation_id, causation_id=row.causation_id,
                  township_id=row.township_id, **extra)
 
@@ -87,10 +89,12 @@ class AuditQueries:
     ) -> AuditPage:
         t = audit_events
         query = sa.select(t)
-        for column, value in ((t.c.actor, actor), (t.c.service, service), (t.c.stream_id, record),
-                              (t.c.type, type), (t.c.correlation_id, correlation_id)):
+        for column, value in ((t.c.actor, actor), (t.c.service, service), (t.c.type, type),
+                              (t.c.correlation_id, correlation_id)):
             if value:
                 query = query.where(column == value)
+        if record:
+            query = query.where(sa.or_(t.c.record_id == record, t.c.stream_id == record))
         if period == "effective":
             if date_from:
                 query = query.where(t.c.effective_on >= date_from)

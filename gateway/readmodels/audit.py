@@ -30,6 +30,7 @@ audit_events = sa.Table(
     sa.Column("type", sa.String(120), nullable=False, index=True),
     sa.Column("stream_id", sa.String(200), nullable=False, index=True),
     sa.Column("record_kind", sa.String(60), nullable=False),
+    sa.Column("record_id", sa.String(200), nullable=False, index=True),
     sa.Column("stream_version", sa.Integer, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
     sa.Column("effective_on", sa.Date, nullable=False, index=True),
@@ -69,7 +70,8 @@ class AuditProjection:
         township = event.data.get("township_id")
         await conn.execute(audit_events.insert().values(
             event_id=event.id, service=event.service, type=event.type, stream_id=event.streamid,
-            record_kind=event.subject.split("/", 1)[0], stream_version=event.streamversion,
+            record_kind=event.subject.split("/", 1)[0],
+            record_id=event.subject.split("/", 1)[-1], stream_version=event.streamversion,
             position=event.position,
             effective_on=date.fromisoformat(event.effectiveon) if event.effectiveon
             else event.time.date(),

@@ -51,7 +51,7 @@ async def list_audit_entries(
     service: Annotated[str | None, Query(max_length=40, description="Only this service's "
                                          "changes, e.g. `personnel`.")] = None,
     record: Annotated[str | None, Query(max_length=200,
-                                        description="Only this record (stream id).")] = None,
+                                        description="Only this record (its id or stream id).")] = None,
     type: Annotated[str | None, Query(max_length=120, description="Only this event type.")] = None,
     correlation_id: Annotated[str | None, Query(max_length=100)] = None,
     date_from: Annotated[date | None, Query(alias="from", description="First day.")] = None,

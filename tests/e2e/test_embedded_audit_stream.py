@@ -83,10 +83,12 @@ async def test_audit_log_filters_pages_and_is_for_auditors(platform):
     by_alice = await audit(actor="alice")
     assert by_alice and {e["service"] for e in by_alice} == {"personnel"}
     assert {e["actor"] for e in await audit(service="governance")} == {"bob"}
-    unit_stream = next(e["record"]["id"] for e in everything
+    unit_stream = next(e["record"]["stream_id"] for e in everything
                        if e["type"].endswith("unit_registered.v1"))
-    unit_changes = await audit(record=unit_stream)
+    unit_changes = await audit(record=seeded["unit"]["id"])
+    assert unit_changes == await audit(record=unit_stream)
     assert {e["record"]["kind"] for e in unit_changes} == {"unit"}
+    assert {e["record"]["id"] for e in unit_changes} == {seeded["unit"]["id"]}
     assert [e["type"] for e in await audit(correlation_id="corr-unit")] == [
         "zugong.personnel.unit_registered.v1"]
     villages = await audit(type="zugong.governance.village_registered.v1", order="asc")
