@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from gateway.context import GatewayContext
-from gateway.routers import dashboard, governance, operations, personnel, talent, training
+from gateway.etags import install_etags
+from gateway.routers import (
+    access,
+    dashboard,
+    governance,
+    operations,
+    personnel,
+    talent,
+    training,
+    unified,
+)
 from services.kernel.http import install_problem_handlers, install_request_context
 from services.kernel.metrics import Metrics
 from services.kernel.settings import Settings
@@ -47,6 +57,7 @@ def create_app(
                   lifespan=lifespan)
     app.state.metrics = metrics
     install_problem_handlers(app)
+    install_etags(app)
     install_request_context(app, metrics, "gateway")
     if settings.gateway.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.gateway.cors_origins,
@@ -59,4 +70,6 @@ def create_app(
     app.include_router(training.router)
     app.include_router(governance.router)
     app.include_router(dashboard.router)
+    app.include_router(access.router)
+    app.include_router(unified.router)
     return app

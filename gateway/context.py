@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.consistency import ConsistencyWaiter
 from gateway.forwarding import ServiceClient
 from gateway.queries import PersonnelQueries
+from gateway.queries_audit import AuditQueries
 from gateway.queries_dashboard import DashboardQueries
 from gateway.queries_governance import GovernanceQueries
 from gateway.queries_personnel import PersonnelReports
@@ -46,6 +47,7 @@ class GatewayContext:
                                         self.settings.gateway.training_requirements)
         self.personnel_reports = PersonnelReports(self.read_engine, self.settings.personnel)
         self.governance = GovernanceQueries(self.read_engine, self.vault.open)
+        self.audit = AuditQueries(self.read_engine)
         self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
                                              self.settings.gateway.consistency_timeout)
         self.dashboard = DashboardQueries(self.read_engine, self.personnel_reports, self.training,

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
+from gateway.readmodels.audit import AuditProjection
 from gateway.readmodels.governance import GovernanceProjection
 from gateway.readmodels.personnel import PersonnelProjection
 from gateway.readmodels.talent import TalentProjection
@@ -52,7 +53,8 @@ __all__ = [
 
 log = get_logger("zugong.runtime")
 
-PROJECTIONS = (PersonnelProjection, TrainingProjection, TalentProjection, GovernanceProjection)
+PROJECTIONS = (PersonnelProjection, TrainingProjection, TalentProjection, GovernanceProjection,
+               AuditProjection)
 """Every read-model projection the gateway serves from; the projector feeds all of them."""
 
 SERVICES = {"personnel": personnel_bootstrap, "training": training_bootstrap,

@@ -64,6 +64,9 @@ class AuthSettings(BaseModel):
 
     jwt_secret: str = Field("", description="HS256 secret; generated under var/ in development.")
     jwt_public_key: str | None = Field(None, description="PEM public key for RS256 (production).")
+    jwks_url: str | None = Field(
+        None, description="JWKS of the identity provider for RS256 (production): an https URL, "
+        "or the path of a JWKS JSON file; keys are picked by the token's `kid`.")
     issuer: str | None = Field(None, description="Required `iss` claim, when set.")
     audience: str | None = Field(None, description="Required `aud` claim, when set.")
 
@@ -134,9 +137,10 @@ class Settings(BaseSettings):
             if not self.personal_data_key:
                 self.personal_data_key = stored["personal_data_key"]
             return self
-        if self.auth.jwt_secret.lower() in PLACEHOLDERS and not self.auth.jwt_public_key:
-            raise ValueError("ZUGONG_AUTH__JWT_SECRET (or JWT_PUBLIC_KEY) must be set to a "
-                             "real secret outside development")
+        if self.auth.jwt_secret.lower() in PLACEHOLDERS and not (
+                self.auth.jwt_public_key or self.auth.jwks_url):
+            raise ValueError("ZUGONG_AUTH__JWT_SECRET (or JWT_PUBLIC_KEY or JWKS_URL) must be "
+                             "set to a real secret outside development")
         if self.personal_data_key.lower() in PLACEHOLDERS:
             raise ValueError("ZUGONG_PERSONAL_DATA_KEY must be set outside development")
         return self
