@@ -180,7 +180,8 @@ def projector() -> None:
         app_id=settings.kafka.projector_group, bootstrap_servers=settings.kafka.bootstrap_servers,
         topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
         datadir=str(settings.var_dir / "faust"), metrics=metrics,
-        dead_letter_topic=settings.dead_letter_topic())
+        dead_letter_topic=settings.dead_letter_topic(),
+        session_timeout=settings.kafka.session_timeout)
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()
 

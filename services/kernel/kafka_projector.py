@@ -39,6 +39,7 @@ def build_projector_app(
     batch_size: int = 500, batch_within: float = 0.02, partitions: int = 1,
     web_port: int | None = None, datadir: str | None = None, metrics: Metrics | None = None,
     dead_letter_topic: str | None = None, lag_interval: float = 5.0,
+    session_timeout: float = 10.0,
 ) -> faust.App:
     """A faust app with one agent over ``topics``; ``runners`` is awaited once, at first batch,
     so no database connection is made at import or construction time.
@@ -60,8 +61,8 @@ def build_projector_app(
         producer_acks=-1,
         broker_commit_every=batch_size,
         broker_commit_interval=0.5,
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(1.0, session_timeout / 4),
         **({"datadir": datadir} if datadir else {}),
     )
     channel = app.topic(*topics, key_type=bytes, value_type=bytes,

@@ -47,6 +47,9 @@ class KafkaSettings(BaseModel):
         "zugong-projector", description="Projector consumer group / faust app id.")
     topic_prefix: str = Field(
         "", description="Prefix for every topic name (several platforms sharing one cluster).")
+    session_timeout: float = Field(
+        10.0, description="Projector consumer session timeout (s): how long a dead projector "
+        "keeps its partitions before the group reassigns them.")
     dead_letter_topic: str = Field(
         "zugong.deadletter", description="Where the projector also publishes parked events "
         "(key: projection; the dead_letters table stays the record). Prefixed like the others.")

@@ -148,8 +148,10 @@ class SubscriptionRunner:
 
     def __init__(self, projection: Projection, engine: AsyncEngine, metrics: Metrics, *,
                  on_parked: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
-                 ) -> None:
+                 lock_name: str | None = None) -> None:
         self.projection = projection
+        self.lock_name = lock_name or projection.name
+        """The projection lock its batches hold shared (a rebuild's shadow uses its own)."""
         self.engine = engine
         self.metrics = metrics
         self.on_parked = on_parked
@@ -218,7 +220,7 @@ class SubscriptionRunner:
         newest: dict[str, EventEnvelope] = {}
         letters: list[dict[str, Any]] = []
         async with self.engine.begin() as conn:
-            await projection_lock(conn, self._name, exclusive=False)
+            await projection_lock(conn, self.lock_name, exclusive=False)
             stream_ids = {d.envelope.streamid for d in deliveries if d.envelope}
             versions = await self._load_versions(conn, stream_ids)
             held = await self._held_streams(conn)

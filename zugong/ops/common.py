@@ -22,6 +22,7 @@ __all__ = [
     "projections",
     "service_names",
     "store_source",
+    "topic_partitions",
 ]
 
 
@@ -88,18 +89,37 @@ async def open_stores(settings: Settings, only: str | None = None
             await store.engine.dispose()
 
 
+async def topic_partitions(bootstrap_servers: str, topics: Iterable[str]) -> list:
+    """Every (existing) partition of ``topics``, as aiokafka TopicPartitions.
+
+    A consumer only knows the partitions of topics it subscribed to, so ask the cluster; the
+    metadata request names no topic, so it never auto-creates one."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    wanted = list(topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = {t["topic"]: t for t in await admin.describe_topics()}
+    finally:
+        await admin.close()
+    return [TopicPartition(t, p["partition"]) for t in wanted if t in described
+            for p in sorted(described[t]["partitions"], key=lambda p: p["partition"])]
+
+
 async def kafka_partition_ends(bootstrap_servers: str, topics: Iterable[str]
                                ) -> dict[tuple[str, int], int]:
     """End offset (next offset to be written) of every partition of ``topics`` that exists."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
+    partitions = await topic_partitions(bootstrap_servers, topics)
+    if not partitions:
+        return {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in topics
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
     return {(tp.topic, tp.partition): end for tp, end in ends.items()}

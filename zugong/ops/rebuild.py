@@ -31,7 +31,7 @@ How it works, and why queries never go down:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ from zugong.ops.common import (
     open_stores,
     projections,
     store_source,
+    topic_partitions,
 )
 
 __all__ = [
@@ -93,6 +94,9 @@ class RebuildReport:
     """Per table: (rows only in the live model, rows only in the rebuilt one) — dry runs."""
     swapped: bool = False
     swap_seconds: float = 0.0
+    caught_up_under_lock: bool = False
+    """The live projector got ahead during the replay; the last events were applied to the
+    shadow while the live one was held (they are not in the verification)."""
     attempts: int = 0
 
     @property
@@ -195,19 +199,18 @@ class KafkaFeed:
         self.topics = topics
         self.batch_size = batch_size
         self.tracker = _Tracker()
+        self.ends: dict[str, int] = {}
 
     async def _consumer(self):
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
+        partitions = await topic_partitions(self.bootstrap_servers, self.topics)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest",
                                     max_poll_records=self.batch_size,
                                     fetch_max_bytes=64 * 1024 * 1024,
                                     max_partition_fetch_bytes=16 * 1024 * 1024)
         await consumer.start()
-        await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in self.topics
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
         return consumer, partitions
 
     async def remaining(self, runner: SubscriptionRunner) -> int:
@@ -228,6 +231,7 @@ class KafkaFeed:
                 return 0
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
+            self.ends = {kafka_source(tp.topic, tp.partition): end for tp, end in ends.items()}
             positions = await runner.positions()
             pending = set()
             for tp in partitions:
@@ -257,7 +261,12 @@ class KafkaFeed:
         return total
 
     async def expected_versions(self) -> tuple[dict[str, int], list[str]]:
-        return dict(self.tracker.versions), [f"topic gap: {g}" for g in self.tracker.gaps[:20]]
+        problems = [f"topic gap: {g}" for g in self.tracker.gaps[:20]]
+        short = {s: (self.tracker.reached.get(s), end - 1) for s, end in self.ends.items()
+                 if end > 0 and self.tracker.reached.get(s, -1) < end - 1}
+        if short:
+            problems.append(f"replay stopped short of the end offsets (reached, last): {short}")
+        return dict(self.tracker.versions), problems
 
 
 # --- shadows: where the rebuilt tables live until the swap ---------------------------------------
@@ -287,7 +296,9 @@ class Shadow:
     async def discard(self) -> None:
         raise NotImplementedError
 
-    async def swap(self) -> None:
+    async def swap(self, catch_up: Callable[[], Awaitable[Any]]) -> None:
+        """Swap the shadow in; ``catch_up`` is called, under the lock, if the live projector
+        got ahead of the shadow meanwhile."""
         raise NotImplementedError
 
     async def _positions(self, conn: AsyncConnection, schema: str | None) -> dict[str, int]:
@@ -296,12 +307,22 @@ class Shadow:
             table.c.projection == self.projection.name))
         return {r.source: r.position for r in rows}
 
-    async def _check_not_behind(self, conn: AsyncConnection, live_schema: str | None) -> None:
+    async def _behind(self, live: dict[str, int]) -> dict[str, tuple[int, int]]:
+        async with self.engine.connect() as conn:  # its own connection: see SqliteShadow.swap
+            shadow = await self._positions(conn, None)
+        return {s: (p, shadow.get(s, -1)) for s, p in live.items() if shadow.get(s, -1) < p}
+
+    async def _ensure_not_behind(self, conn: AsyncConnection, live_schema: str | None,
+                                 catch_up: Callable[[], Awaitable[Any]]) -> None:
+        """The live projector is held (we hold its lock): if it got ahead of the shadow, bring
+        the shadow up to it now, so that the swapped-in checkpoints are not behind the
+        positions the live projector holds in memory."""
         live = await self._positions(conn, live_schema)
-        shadow = await self._positions(conn, self.schema)
-        behind = {s: (p, shadow.get(s, -1)) for s, p in live.items() if shadow.get(s, -1) < p}
-        if behind:
-            raise ShadowBehind(behind)
+        if await self._behind(live):
+            await catch_up()
+            behind = await self._behind(live)
+            if behind:
+                raise ShadowBehind(behind)
 
     async def _replace_checkpoints(self, conn: AsyncConnection, live_schema: str | None) -> None:
         name = self.projection.name
@@ -352,14 +373,22 @@ class SqliteShadow(Shadow):
         await self.engine.dispose()
         self._remove_files()
 
-    async def swap(self) -> None:
-        await self.engine.dispose()  # every shadow page is in the file before it is attached
+    async def swap(self, catch_up: Callable[[], Awaitable[Any]]) -> None:
         async with self.live.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.exec_driver_sql(f"ATTACH DATABASE ? AS {self.schema}", (str(self.path),))
             try:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock: between batches
+                # a plain BEGIN and a first write to the live database take its write lock
+                # (between two live batches) but no lock on the attached shadow: BEGIN
+                # IMMEDIATE would lock it too, and the catch-up must still write to it. The
+                # shadow's snapshot starts at the first read of it, after the catch-up.
+                await conn.exec_driver_sql("BEGIN")
                 try:
+                    for table in checkpoint_metadata.sorted_tables:
+                        await conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+                    await conn.exec_driver_sql(
+                        "UPDATE main.projection_positions SET position = position WHERE 0")
+                    await self._ensure_not_behind(conn, None, catch_up)
                     await self._swap_in(conn)
                 except BaseException:
                     await conn.exec_driver_sql("ROLLBACK")
@@ -369,9 +398,6 @@ class SqliteShadow(Shadow):
                 await conn.exec_driver_sql(f"DETACH DATABASE {self.schema}")
 
     async def _swap_in(self, conn: AsyncConnection) -> None:
-        for table in checkpoint_metadata.sorted_tables:
-            await conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-        await self._check_not_behind(conn, None)
         tables = self.projection.metadata.sorted_tables
         for table in reversed(tables):
             await conn.execute(sa.schema.DropTable(table, if_exists=True))
@@ -403,13 +429,13 @@ class PostgresShadow(Shadow):
         async with self.live.begin() as conn:
             await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
 
-    async def swap(self) -> None:
+    async def swap(self, catch_up: Callable[[], Awaitable[Any]]) -> None:
         async with self.live.begin() as conn:
             await conn.exec_driver_sql("SET LOCAL lock_timeout = '30s'")
             await projection_lock(conn, self.projection.name, exclusive=True)
             live_schema = await conn.scalar(sa.text("SELECT current_schema()"))
             await conn.run_sync(checkpoint_metadata.create_all)
-            await self._check_not_behind(conn, live_schema)
+            await self._ensure_not_behind(conn, live_schema, catch_up)
             tables = self.projection.metadata.sorted_tables
             for table in reversed(tables):
                 await conn.exec_driver_sql(
@@ -493,7 +519,8 @@ async def rebuild_projection(
     report = RebuildReport(projection.name)
     shadow = Shadow.for_engine(live, projection)
     await shadow.prepare()
-    runner = SubscriptionRunner(projection, shadow.engine, Metrics())
+    runner = SubscriptionRunner(projection, shadow.engine, Metrics(),
+                                lock_name=f"{projection.name}:rebuild")
     await runner.create_schema()
     started = time.perf_counter()
     done = 0
@@ -517,11 +544,17 @@ async def rebuild_projection(
             if not swap:
                 report.differences = await diff_tables(live, shadow.engine, projection.metadata)
                 return report
+            async def catch_up_under_lock() -> None:
+                nonlocal total
+                total = done + await feed.remaining(runner)
+                report.events += await feed.catch_up(runner, advance)
+                report.caught_up_under_lock = True
+
             for attempt in range(1, max_attempts + 1):
                 report.attempts = attempt
                 swap_started = time.perf_counter()
                 try:
-                    await shadow.swap()
+                    await shadow.swap(catch_up_under_lock)
                 except ShadowBehind as behind:
                     log.info("rebuild_catching_up", projection=projection.name, behind=str(behind))
                     total = done + await feed.remaining(runner)

@@ -23,7 +23,7 @@ from contracts.envelope import EventEnvelope
 from services.kernel.eventstore import EventStore, events_table
 from services.kernel.relay import relay_checkpoint_table
 from services.kernel.settings import Settings
-from zugong.ops.common import open_stores
+from zugong.ops.common import open_stores, topic_partitions
 
 __all__ = ["Check", "StoreReport", "verify_stores"]
 
@@ -103,19 +103,17 @@ async def _relay_position(store: EventStore) -> int:
 async def _topic_contents(settings: Settings, topics: list[str]) -> dict[str, list]:
     """Every message on ``topics`` up to their current end: event id -> [(topic, stream,
     version, partition, offset), ...]; plus out-of-order stream versions per partition."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
+    seen: dict[str, list] = {}
+    partitions = await topic_partitions(settings.kafka.bootstrap_servers or "", topics)
+    if not partitions:
+        return seen
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
                                 group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_poll_records=5000)
     await consumer.start()
-    seen: dict[str, list] = {}
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(t, p) for t in topics
-                      for p in sorted(consumer.partitions_for_topic(t) or ())]
-        if not partitions:
-            return seen
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
