@@ -16,6 +16,7 @@ import pytest
 from gateway.readmodels.personnel import PersonnelProjection
 from services.kernel.relay import Relay
 from tests.support.pipeline import Pipeline, eventually
+from tests.support.processes import free_port
 from zugong.ops import dlq
 from zugong.ops.common import OperationError
 from zugong.ops.verify import verify_stores
@@ -107,8 +108,8 @@ async def test_postgres_restarted_under_load(kafka_broker, local_postgres_factor
 async def test_poison_event_parked_partition_flows_replayed_once_after_a_fix(
         kafka_broker, postgres_server, tmp_path, monkeypatch):
     # one partition: the poison and the events after it share it
-    pipeline = await Pipeline(kafka_broker, postgres_server, tmp_path, partitions=1).start(
-        units=5)
+    pipeline = await Pipeline(kafka_broker, postgres_server, tmp_path, partitions=1,
+                              metrics_port=free_port()).start(units=5)
     poisoned, *healthy = list(pipeline.versions)
     try:
         await pipeline.wait_projecting()
@@ -136,6 +137,20 @@ async def test_poison_event_parked_partition_flows_replayed_once_after_a_fix(
         letters = await _dead_letter_topic(pipeline, 5)
         assert [m["stream_version"] for m in letters] == [2, 3, 4, 5, 6]
         assert letters[0]["reason"] == poison.reason
+
+        # the projector's metrics say so too, and show its consumer lag per partition
+        metrics = await asyncio.to_thread(pipeline.projector_metrics)
+        personnel = (("projection", "personnel"),)
+        assert metrics[("zugong_projection_dead_letters_total", personnel)] == 5
+        assert metrics[("zugong_dead_letters_published_total", personnel)] == 5
+        unit_topic = pipeline.settings.topic("personnel", "unit")
+        lag = metrics[("zugong_kafka_consumer_lag_messages", (
+            ("group", pipeline.settings.kafka.projector_group), ("partition", "0"),
+            ("topic", unit_topic)))]
+        assert lag == 0
+        assert metrics[("zugong_projection_lag_events", (
+            ("projection", "personnel"), ("source", f"kafka:{unit_topic}:0")))] == 0
+        assert metrics[("process_resident_memory_bytes", ())] > 0
 
         original = PersonnelProjection.apply
 

@@ -60,7 +60,7 @@ async def eventually(predicate: Callable[[], Awaitable[bool]], seconds: float, w
 
 class Pipeline:
     def __init__(self, broker, pg, tmp_path: Path, *, partitions: int = 3,
-                 batch_size: int = 200) -> None:
+                 batch_size: int = 200, metrics_port: int | None = None) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.broker, self.pg, self.tmp_path = broker, pg, tmp_path
         store_db, read_db = f"store_{suffix}", f"read_{suffix}"
@@ -77,6 +77,7 @@ class Pipeline:
             "ZUGONG_ENVIRONMENT": "test", "ZUGONG_AUTH__JWT_SECRET": SECRET,
             "ZUGONG_PERSONAL_DATA_KEY": KEY, "ZUGONG_VAR_DIR": str(tmp_path / "var"),
             "ZUGONG_LOG_LEVEL": "INFO",
+            **({"ZUGONG_METRICS_PORT": str(metrics_port)} if metrics_port else {}),
             **{f"ZUGONG_KAFKA__{k.upper()}": str(v) for k, v in kafka.items()},
             **{f"ZUGONG_DATABASE__{k.upper()}": v for k, v in database.items()},
         }
@@ -144,6 +145,16 @@ class Pipeline:
     def kill_projector(self) -> None:
         if self.projector is not None:
             self.projector.kill()
+
+    def projector_metrics(self) -> dict[tuple[str, tuple], float]:
+        """The projector's /metrics: (sample name, sorted labels) -> value."""
+        import httpx
+        from prometheus_client.parser import text_string_to_metric_families
+
+        port = self.env["ZUGONG_METRICS_PORT"]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
 
     def logs(self) -> str:
         return self.projector.log_tail(60) if self.projector else ""
