@@ -420,3 +420,35 @@ async def test_every_projection_and_its_dead_letters_are_covered():
     assert dead_letters_table.c.status.type.length >= len("superseded")
     with pytest.raises(OperationError, match="unknown projection"):
         projections(["nosuch"])
+
+
+# --- request context -----------------------------------------------------------------------------
+
+
+async def test_requests_carry_a_correlation_id_and_are_timed_by_route_and_status(platform):
+    given = await platform.get("/api/v1/units/nosuch", headers={
+        **platform.admin, "X-Correlation-Id": "corr-123"})
+    assert given.status_code == 404 and given.headers["x-correlation-id"] == "corr-123"
+    fresh = await platform.get("/healthz")
+    assert len(fresh.headers["x-correlation-id"]) == 36
+    unit_id = await register(platform)  # forwarded in-process: the service is timed too
+
+    metrics = platform.app.state.metrics.registry
+    count = "zugong_http_request_duration_seconds_count"
+    assert metrics.get_sample_value(count, {"app": "gateway", "method": "GET", "status": "404",
+                                            "route": "/api/v1/units/{unit_id}"}) == 1
+    assert metrics.get_sample_value(count, {"app": "personnel", "method": "POST", "status": "201",
+                                            "route": "/api/v1/personnel/units"}) == 1
+    assert unit_id
+
+
+async def test_a_rebuild_can_create_the_read_model_from_nothing(platform, tmp_path):
+    unit_id = await register(platform)
+    await recruit(platform, unit_id, 1)
+    fresh = platform.settings.model_copy(update={"database": platform.settings.database.model_copy(
+        update={"readmodel_url": f"sqlite+aiosqlite:///{tmp_path}/never-ran.db"})})
+    [report] = await rebuild(fresh, ["personnel"])
+    assert report.swapped, report.problems
+    assert report.rows == {"rm_cadres": 1, "rm_units": 1}
+    [status] = await projection_status(fresh)
+    assert status.lag == 0

@@ -353,7 +353,7 @@ class SqliteShadow(Shadow):
         if not database or database == ":memory:":
             raise OperationError("rebuild needs a file-based SQLite read model")
         self.path = Path(f"{database}.rebuild-{projection.name}")
-        self.engine = create_engine(f"sqlite+aiosqlite:///{self.path}")
+        self.engine = create_engine(f"sqlite+aiosqlite:///{self.path}", inline_sqlite=True)
 
         @sa.event.listens_for(self.engine.sync_engine, "connect")
         def _fast(dbapi_connection, _record) -> None:
@@ -385,10 +385,11 @@ class SqliteShadow(Shadow):
                 await conn.exec_driver_sql("BEGIN")
                 try:
                     for table in checkpoint_metadata.sorted_tables:
-                        await conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+                        await conn.execute(sa.schema.CreateTable(_in_schema(table, "main"),
+                                                                 if_not_exists=True))
                     await conn.exec_driver_sql(
                         "UPDATE main.projection_positions SET position = position WHERE 0")
-                    await self._ensure_not_behind(conn, None, catch_up)
+                    await self._ensure_not_behind(conn, "main", catch_up)
                     await self._swap_in(conn)
                 except BaseException:
                     await conn.exec_driver_sql("ROLLBACK")
@@ -398,7 +399,10 @@ class SqliteShadow(Shadow):
                 await conn.exec_driver_sql(f"DETACH DATABASE {self.schema}")
 
     async def _swap_in(self, conn: AsyncConnection) -> None:
-        tables = self.projection.metadata.sorted_tables
+        # every live name is qualified with "main": SQLite resolves an unqualified name in the
+        # attached shadow when main lacks it (a read model that never ran), and would drop
+        # or fill the shadow's table instead
+        tables = [_in_schema(t, "main") for t in self.projection.metadata.sorted_tables]
         for table in reversed(tables):
             await conn.execute(sa.schema.DropTable(table, if_exists=True))
         for table in tables:
@@ -409,7 +413,7 @@ class SqliteShadow(Shadow):
             columns = [c.name for c in table.columns]
             await conn.execute(table.insert().from_select(
                 columns, sa.select(*[shadow.c[c] for c in columns])))
-        await self._replace_checkpoints(conn, None)
+        await self._replace_checkpoints(conn, "main")
 
 
 class PostgresShadow(Shadow):
@@ -451,8 +455,11 @@ class PostgresShadow(Shadow):
 
 
 async def _table_rows(engine: AsyncEngine, table: sa.Table) -> set[tuple[Any, ...]]:
-    async with engine.connect() as conn:
-        return {tuple(r) for r in await conn.execute(sa.select(table))}
+    try:
+        async with engine.connect() as conn:
+            return {tuple(r) for r in await conn.execute(sa.select(table))}
+    except sa.exc.DBAPIError:  # a read model that never ran has no tables: empty
+        return set()
 
 
 async def diff_tables(live: AsyncEngine, other: AsyncEngine, metadata: sa.MetaData
