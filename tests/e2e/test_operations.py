@@ -66,10 +66,13 @@ async def cadre_count(platform, unit_id: str) -> int:
 
 
 def cli(settings, *args: str) -> tuple[int, str]:
+    from zugong.runtime import SERVICES
+
     env = {"ZUGONG_VAR_DIR": str(settings.var_dir),
-           "ZUGONG_DATABASE__PERSONNEL_URL": settings.database.personnel_url,
            "ZUGONG_DATABASE__READMODEL_URL": settings.database.readmodel_url,
            "ZUGONG_LOG_JSON": "false", "COLUMNS": "200"}
+    env.update({f"ZUGONG_DATABASE__{name.upper()}_URL": settings.database.store_url(name)
+                for name in SERVICES})
     from zugong.cli import app
 
     # the command configures logging for its own process; here that would bind the test
@@ -99,7 +102,8 @@ async def test_status_shows_positions_heads_lag_and_dead_letters(platform):
     listed = {p["name"]: p for p in json.loads(output)}
     assert set(listed) == {p.name for p in PROJECTIONS}
     assert listed["personnel"]["lag"] == 0
-    assert listed["personnel"]["sources"][0]["head"] == head
+    [listed_source] = [s for s in listed["personnel"]["sources"] if s["source"] == "store:personnel"]
+    assert listed_source["head"] == head
 
     code, output = await asyncio.to_thread(cli, platform.settings, "projections", "status")
     assert code == 0 and "store:personnel" in output and "personnel" in output
@@ -160,13 +164,15 @@ async def test_rebuild_swaps_in_under_load_without_failing_a_query(platform, mon
     finally:
         stop.set()
         await asyncio.gather(*load)
+        if not locals().get("report"):
+            live_may_go.set()
     assert report.swapped, report.problems
     assert not report.problems and report.dead_letters == 0
     assert any("streams at the source's head versions" in c for c in report.checks)
     assert report.events >= 44 and report.rows["rm_units"] == 4
     assert progress[0][0] == 0 and progress[-1][0] == report.events
     assert failures == [] and queries > 10
-    [status] = await projection_status(platform.settings)
+    [status] = [s for s in await projection_status(platform.settings) if s.name == "personnel"]
     assert status.lag > 0  # the live projector is behind the rebuilt copy: swap mid-stream
     live_may_go.set()
 
@@ -404,7 +410,7 @@ async def test_store_verify_passes_then_catches_a_hole(platform):
     store = platform.app.state.context.stores["personnel"]
     async with store.engine.begin() as conn:  # lose an event in the middle of a stream
         await conn.execute(events_table.delete().where(events_table.c.position == 3))
-    [report] = await verify_stores(platform.settings)
+    [report] = [r for r in await verify_stores(platform.settings) if r.service == "personnel"]
     checks = {c.name: c for c in report.checks}
     assert not report.ok
     assert checks["positions"].status == "fail" and "3..3" in checks["positions"].detail
@@ -449,6 +455,6 @@ async def test_a_rebuild_can_create_the_read_model_from_nothing(platform, tmp_pa
         update={"readmodel_url": f"sqlite+aiosqlite:///{tmp_path}/never-ran.db"})})
     [report] = await rebuild(fresh, ["personnel"])
     assert report.swapped, report.problems
-    assert report.rows == {"rm_cadres": 1, "rm_units": 1}
+    assert report.rows["rm_cadres"] == 1 and report.rows["rm_units"] == 1
     [status] = await projection_status(fresh)
     assert status.lag == 0
