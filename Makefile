@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help uv deps system-deps run test test-unit lint format schemas kafka bench clean
 
@@ -13,6 +14,7 @@ help:
 	@echo "make lint     ruff"
 	@echo "make schemas  regenerate contracts/schemas from the event models"
 	@echo "make kafka    run a local Kafka broker in the foreground"
+	@echo "make bench    benchmarks with their baselines: prints a table, writes BENCHMARKS.md"
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
@@ -43,6 +45,9 @@ schemas: deps
 
 kafka: deps system-deps
 	@$(UV) run --frozen zugong kafka start
+
+bench: system-deps uv
+	@$(UV) run --frozen --group bench python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

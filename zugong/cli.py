@@ -1,5 +1,6 @@
 """The `zugong` command: run the platform (embedded or one process of the distributed mode),
-mint development tokens, run a local Kafka broker, export contract schemas."""
+mint development tokens, run a local Kafka broker, export contract schemas, and operate it
+(projections status/rebuild, dead letters, store verification: see zugong/ops/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rich.console import Console
 
 from services.kernel.logging import configure_logging
 from services.kernel.settings import Settings
+from zugong.ops.cli import dlq_app, projections_app, store_app
 
 app = typer.Typer(help="Zugong (组工) platform command line.", no_args_is_help=True,
                   add_completion=False)
@@ -24,6 +26,9 @@ demo_app = typer.Typer(help="The demo year (a county like Huairen) through the H
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(demo_app, name="demo")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(projections_app, name="projections")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(store_app, name="store")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -218,7 +223,9 @@ def projector() -> None:
     faust_app = build_projector_app(
         app_id=settings.kafka.projector_group, bootstrap_servers=settings.kafka.bootstrap_servers,
         topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
-        datadir=str(settings.var_dir / "faust"))
+        datadir=str(settings.var_dir / "faust"), metrics=metrics,
+        dead_letter_topic=settings.dead_letter_topic(),
+        session_timeout=settings.kafka.session_timeout)
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()
 

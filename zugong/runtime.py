@@ -211,27 +211,16 @@ def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
 async def kafka_lag(bootstrap_servers: str, read_engine: AsyncEngine, projection: str,
                     topics: list[str]) -> int:
     """Events on the topics that the projection has not consumed yet."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from zugong.ops.common import kafka_partition_ends
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t, p) for t in topics
-                      for p in (consumer.partitions_for_topic(t) or set())]
-        if not partitions:
-            await consumer.topics()
-            partitions = [TopicPartition(t, p) for t in topics
-                          for p in (consumer.partitions_for_topic(t) or set())]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
-    finally:
-        await consumer.stop()
+    ends = await kafka_partition_ends(bootstrap_servers, topics)
     async with read_engine.connect() as conn:
         rows = await conn.execute(sa.select(
             projection_positions_table.c.source, projection_positions_table.c.position).where(
             projection_positions_table.c.projection == projection))
         done = {r.source: r.position for r in rows}
-    return sum(max(0, end - (done.get(f"kafka:{tp.topic}:{tp.partition}", -1) + 1))
-               for tp, end in ends.items())
+    return sum(max(0, end - (done.get(f"kafka:{topic}:{partition}", -1) + 1))
+               for (topic, partition), end in ends.items())
 
 
 def create_distributed_gateway(settings: Settings, metrics: Metrics | None = None) -> FastAPI:

@@ -8,13 +8,16 @@ body: transient failures are retried, poison events are parked by the runner.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import faust
 from pydantic import ValidationError
 
 from contracts.envelope import EventEnvelope
 from services.kernel.logging import get_logger
+from services.kernel.metrics import Metrics
 from services.kernel.subscription import Delivery, SubscriptionRunner
 
 __all__ = ["build_projector_app", "to_delivery"]
@@ -34,10 +37,16 @@ def build_projector_app(
     *, app_id: str, bootstrap_servers: str, topics: Sequence[str],
     runners: Callable[[], Awaitable[list[SubscriptionRunner]]],
     batch_size: int = 500, batch_within: float = 0.02, partitions: int = 1,
-    web_port: int | None = None, datadir: str | None = None,
+    web_port: int | None = None, datadir: str | None = None, metrics: Metrics | None = None,
+    dead_letter_topic: str | None = None, lag_interval: float = 5.0,
+    session_timeout: float = 10.0,
 ) -> faust.App:
     """A faust app with one agent over ``topics``; ``runners`` is awaited once, at first batch,
-    so no database connection is made at import or construction time."""
+    so no database connection is made at import or construction time.
+
+    With ``metrics``, the consumer lag of every partition (and each projection's lag in events
+    per source) is updated after each batch and every ``lag_interval`` seconds. With
+    ``dead_letter_topic``, every parked event is also published there (key: projection)."""
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
@@ -52,18 +61,52 @@ def build_projector_app(
         producer_acks=-1,
         broker_commit_every=batch_size,
         broker_commit_interval=0.5,
-        broker_session_timeout=10.0,
-        broker_heartbeat_interval=1.0,
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=min(1.0, session_timeout / 4),
         **({"datadir": datadir} if datadir else {}),
     )
     channel = app.topic(*topics, key_type=bytes, value_type=bytes,
                         key_serializer="raw", value_serializer="raw")
 
+    dead_letters = app.topic(dead_letter_topic, key_type=bytes, value_type=bytes,
+                             key_serializer="raw", value_serializer="raw") \
+        if dead_letter_topic else None
+    consumed: dict[Any, int] = {}  # partition -> last offset applied by every projection
+    names: list[str] = []
+
+    def update_lag() -> None:
+        if metrics is None:
+            return
+        for tp, offset in consumed.items():
+            try:
+                highwater = app.consumer.highwater(tp)
+            except Exception:  # not assigned any more, or not fetched yet
+                continue
+            if highwater is None or highwater < 0:
+                continue
+            lag = max(0, highwater - offset - 1)
+            metrics.kafka_consumer_lag.labels(app_id, tp.topic, str(tp.partition)).set(lag)
+            for name in names:
+                metrics.projection_lag_events.labels(
+                    name, f"kafka:{tp.topic}:{tp.partition}").set(lag)
+
+    async def publish_dead_letters(letters: list[dict[str, Any]]) -> None:
+        for letter in letters:
+            body = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in letter.items()}
+            await dead_letters.send(key=letter["projection"].encode(),
+                                    value=json.dumps(body, ensure_ascii=False).encode())
+            if metrics is not None:
+                metrics.dead_letters_published.labels(letter["projection"]).inc()
+
     @app.agent(channel, concurrency=1, name="project")
     async def project(stream):
         targets = await runners()
-        log.info("projector_started", topics=list(topics),
-                 projections=[r.projection.name for r in targets])
+        names[:] = [r.projection.name for r in targets]
+        if dead_letters is not None:
+            await dead_letters.maybe_declare()
+            for runner in targets:
+                runner.on_parked = publish_dead_letters
+        log.info("projector_started", topics=list(topics), projections=names)
         async for events in stream.take_events(batch_size, within=batch_within):
             deliveries = [
                 to_delivery(e.message.topic, e.message.partition, e.message.offset, e.value)
@@ -71,5 +114,12 @@ def build_projector_app(
             ]
             for runner in targets:
                 await runner.handle_with_retry(deliveries)
+            for e in events:
+                consumed[e.message.tp] = e.message.offset
+            update_lag()
+
+    @app.timer(lag_interval)
+    async def refresh_lag() -> None:
+        update_lag()
 
     return app

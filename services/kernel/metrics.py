@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 __all__ = ["Metrics"]
 
@@ -15,6 +22,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        if registry is None:  # process_resident_memory_bytes, cpu, open fds; python_info
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
         self.commands = Counter(
             "zugong_commands_total", "Commands handled, by service, command and outcome.",
             ["service", "command", "outcome"], registry=r)
@@ -61,6 +71,17 @@ class Metrics:
         self.http_latency = Histogram(
             "zugong_http_request_duration_seconds", "HTTP request latency by route and status.",
             ["app", "method", "route", "status"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.kafka_consumer_lag = Gauge(
+            "zugong_kafka_consumer_lag_messages",
+            "Messages on a partition the consumer group has not consumed yet (high water - next).",
+            ["group", "topic", "partition"], registry=r)
+        self.dead_letters_published = Counter(
+            "zugong_dead_letters_published_total",
+            "Dead letters published to the dead-letter topic.", ["projection"], registry=r)
+        self.sla_breaches = Counter(
+            "zugong_sla_breaches_total",
+            "Service-level deadlines missed (a complaint not answered in time, an alert not "
+            "handled), by service and kind.", ["service", "kind"], registry=r)
         self.consistency_waits = Counter(
             "zugong_consistency_waits_total",
             "Queries that waited on a consistency token, by result.", ["result"], registry=r)

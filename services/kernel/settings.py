@@ -57,6 +57,12 @@ class KafkaSettings(BaseModel):
         "zugong-projector", description="Projector consumer group / faust app id.")
     topic_prefix: str = Field(
         "", description="Prefix for every topic name (several platforms sharing one cluster).")
+    session_timeout: float = Field(
+        10.0, description="Projector consumer session timeout (s): how long a dead projector "
+        "keeps its partitions before the group reassigns them.")
+    dead_letter_topic: str = Field(
+        "zugong.deadletter", description="Where the projector also publishes parked events "
+        "(key: projection; the dead_letters table stays the record). Prefixed like the others.")
 
 
 class AuthSettings(BaseModel):
@@ -168,6 +174,10 @@ class Settings(BaseSettings):
         from contracts.topics import topic_for
 
         name = topic_for(service, stream_kind)
+        return f"{self.kafka.topic_prefix}.{name}" if self.kafka.topic_prefix else name
+
+    def dead_letter_topic(self) -> str:
+        name = self.kafka.dead_letter_topic
         return f"{self.kafka.topic_prefix}.{name}" if self.kafka.topic_prefix else name
 
     def all_topics(self, service: str | None = None) -> list[str]:

@@ -4,14 +4,22 @@ Each batch writes the projection's rows, the source checkpoint and the last appl
 of every stream it touched in ONE transaction. A redelivered event (after a crash, a restart
 or a relay duplicate) is recognised by its stream version and changes nothing. An event the
 projection cannot apply is parked as a dead letter with the reason, in the same transaction,
-and the batch carries on.
+and the batch carries on. Later events of a stream with a parked event are parked behind it
+(per-stream order is kept, as in a sequenced dead-letter queue), so replaying the parked
+events in order after a fix gives the same read model as a rebuild.
+
+On PostgreSQL each batch holds a shared advisory lock named after its projection; a rebuild
+takes it exclusively to swap tables in between two batches (``projection_lock``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -31,8 +39,11 @@ __all__ = [
     "SubscriptionRunner",
     "checkpoint_metadata",
     "dead_letters_table",
+    "is_replay",
+    "projection_lock",
     "projection_positions_table",
     "projection_streams_table",
+    "replay_mode",
 ]
 
 log = get_logger("zugong.subscription")
@@ -70,6 +81,41 @@ dead_letters_table = sa.Table(
 )
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
+
+_REPLAY: ContextVar[bool] = ContextVar("zugong_replay", default=False)
+
+
+def is_replay() -> bool:
+    """True while a rebuild replays history: a projection must not fire side effects
+    (notifications, messages to other systems, alerts) then, only write its own rows."""
+    return _REPLAY.get()
+
+
+@contextlib.contextmanager
+def replay_mode() -> Iterator[None]:
+    token = _REPLAY.set(True)
+    try:
+        yield
+    finally:
+        _REPLAY.reset(token)
+
+
+def _lock_key(projection: str) -> int:
+    return int.from_bytes(hashlib.blake2b(f"zugong-projection:{projection}".encode(),
+                                          digest_size=8).digest(), "big", signed=True)
+
+
+async def projection_lock(conn: AsyncConnection, projection: str, *, exclusive: bool) -> None:
+    """Hold the projection's lock until the transaction ends (PostgreSQL advisory lock).
+
+    Batches take it shared, so they never wait for one another; a table swap or a dead-letter
+    replay takes it exclusively and so falls between two batches. SQLite needs none: it has
+    one writer at a time (the exclusive side starts with a write to take the write lock).
+    """
+    if conn.dialect.name == "sqlite":
+        return
+    function = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
+    await conn.execute(sa.select(function(_lock_key(projection))))
 
 
 _SQLITE_WRITER_LOCKS: dict[tuple[int, str], asyncio.Lock] = {}
@@ -112,10 +158,17 @@ class Delivery:
 class SubscriptionRunner:
     """Feeds deliveries to one projection and keeps its checkpoints in the read-model DB."""
 
-    def __init__(self, projection: Projection, engine: AsyncEngine, metrics: Metrics) -> None:
+    def __init__(self, projection: Projection, engine: AsyncEngine, metrics: Metrics, *,
+                 on_parked: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+                 lock_name: str | None = None) -> None:
         self.projection = projection
+        self.lock_name = lock_name or projection.name
+        """The projection lock its batches hold shared (a rebuild's shadow uses its own)."""
         self.engine = engine
         self.metrics = metrics
+        self.on_parked = on_parked
+        """Called after a batch that parked events commits, with the dead-letter rows (the
+        Kafka projector publishes them to the dead-letter topic; the table stays the record)."""
         self._name = projection.name
 
     async def create_schema(self) -> None:
@@ -183,10 +236,13 @@ class SubscriptionRunner:
 
     async def _apply_batch(self, deliveries: Sequence[Delivery], *, isolate: bool) -> int:
         applied = skipped = parked = 0
-        newest: EventEnvelope | None = None
+        newest: dict[str, EventEnvelope] = {}
+        letters: list[dict[str, Any]] = []
         async with self.engine.begin() as conn:
+            await projection_lock(conn, self.lock_name, exclusive=False)
             stream_ids = {d.envelope.streamid for d in deliveries if d.envelope}
             versions = await self._load_versions(conn, stream_ids)
+            held = await self._held_streams(conn)
             sources = {d.source for d in deliveries}
             positions = await self._load_positions(conn, sources)
             touched_streams: dict[str, int] = {}
@@ -199,7 +255,8 @@ class SubscriptionRunner:
                 touched_sources[delivery.source] = delivery.position
                 envelope = delivery.envelope
                 if envelope is None:
-                    await self._park(conn, delivery, delivery.decode_error or "undecodable")
+                    letters.append(await self._park(conn, delivery,
+                                                    delivery.decode_error or "undecodable"))
                     parked += 1
                     continue
                 if envelope.streamversion <= versions.get(envelope.streamid, 0):
@@ -209,6 +266,12 @@ class SubscriptionRunner:
                 touched_streams[envelope.streamid] = envelope.streamversion
                 if not self.projection.handles(envelope.type):
                     continue
+                if envelope.streamid in held:
+                    letters.append(await self._park(
+                        conn, delivery, f"held: an earlier event of stream {envelope.streamid} "
+                        "is parked; replay that one first"))
+                    parked += 1
+                    continue
                 if isolate:
                     try:
                         async with conn.begin_nested():
@@ -216,13 +279,15 @@ class SubscriptionRunner:
                     except TRANSIENT_ERRORS:
                         raise
                     except Exception as error:  # a poison event: park it, keep flowing
-                        await self._park(conn, delivery, f"{type(error).__name__}: {error}")
+                        letters.append(await self._park(conn, delivery,
+                                                        f"{type(error).__name__}: {error}"))
+                        held.add(envelope.streamid)
                         parked += 1
                         continue
                 else:
                     await self.projection.apply(conn, envelope)
                 applied += 1
-                newest = envelope
+                newest[delivery.source] = envelope
             now = datetime.now(UTC)
             await upsert(conn, projection_streams_table, [
                 {"projection": self._name, "stream_id": s, "version": v}
@@ -237,10 +302,16 @@ class SubscriptionRunner:
             self.metrics.projection_skipped.labels(self._name).inc(skipped)
         if parked:
             self.metrics.projection_dead_letters.labels(self._name).inc(parked)
-        if newest is not None:
-            age = (datetime.now(UTC) - newest.time).total_seconds()
-            self.metrics.projection_lag_seconds.labels(
-                self._name, deliveries[-1].source).set(max(0.0, age))
+            if self.on_parked is not None:
+                try:
+                    await self.on_parked(letters)
+                except Exception as error:  # the table is the record; the topic is a courtesy
+                    log.warning("dead_letter_publish_failed", projection=self._name,
+                                error=repr(error)[:300])
+        now = datetime.now(UTC)
+        for source, envelope in newest.items():
+            age = (now - envelope.time).total_seconds()
+            self.metrics.projection_lag_seconds.labels(self._name, source).set(max(0.0, age))
         return applied
 
     async def _load_versions(self, conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
@@ -263,7 +334,15 @@ class SubscriptionRunner:
                 projection_positions_table.c.source.in_(list(sources))))
         return {r.source: r.position for r in rows}
 
-    async def _park(self, conn: AsyncConnection, delivery: Delivery, reason: str) -> None:
+    async def _held_streams(self, conn: AsyncConnection) -> set[str]:
+        rows = await conn.execute(sa.select(dead_letters_table.c.stream_id).distinct().where(
+            dead_letters_table.c.projection == self._name,
+            dead_letters_table.c.status == "parked",
+            dead_letters_table.c.stream_id.is_not(None)))
+        return {r.stream_id for r in rows}
+
+    async def _park(self, conn: AsyncConnection, delivery: Delivery, reason: str
+                    ) -> dict[str, Any]:
         envelope = delivery.envelope
         payload: Any = envelope.model_dump_json() if envelope else delivery.raw
         if isinstance(payload, bytes):
@@ -271,11 +350,13 @@ class SubscriptionRunner:
         log.error("event_parked", projection=self._name, source=delivery.source,
                   position=delivery.position, reason=reason[:500],
                   event_id=envelope.id if envelope else None)
-        await conn.execute(dead_letters_table.insert().values(
-            projection=self._name, source=delivery.source, position=delivery.position,
-            event_id=envelope.id if envelope else None,
-            stream_id=envelope.streamid if envelope else None,
-            stream_version=envelope.streamversion if envelope else None,
-            type=envelope.type if envelope else None,
-            reason=reason[:2000], payload=payload or "", parked_at=datetime.now(UTC),
-            status="parked"))
+        letter = {
+            "projection": self._name, "source": delivery.source, "position": delivery.position,
+            "event_id": envelope.id if envelope else None,
+            "stream_id": envelope.streamid if envelope else None,
+            "stream_version": envelope.streamversion if envelope else None,
+            "type": envelope.type if envelope else None,
+            "reason": reason[:2000], "payload": payload or "", "parked_at": datetime.now(UTC),
+            "status": "parked"}
+        await conn.execute(dead_letters_table.insert().values(**letter))
+        return letter

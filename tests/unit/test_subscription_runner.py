@@ -217,9 +217,18 @@ async def test_a_poison_event_is_parked_and_the_batch_flows_on(
     assert len(await rows(runner, dead_letters_table)) == 1
     assert await counts(runner) == {"unit-a": 2, "unit-c": 1}
 
-    # the stream keeps flowing after its poison event
-    assert await runner.handle([delivery("b", 2, 24)]) == 1
-    assert await counts(runner) == {"unit-a": 2, "unit-b": 1, "unit-c": 1}
+    # later events of the poisoned stream are held behind it (per-stream order), others flow
+    assert await runner.handle([delivery("b", 2, 24), delivery("c", 2, 25)]) == 1
+    assert await counts(runner) == {"unit-a": 2, "unit-c": 2}
+    held = [r for r in await rows(runner, dead_letters_table) if r.position == 24]
+    assert held[0].reason.startswith("held: an earlier event of stream unit-b is parked")
+    assert await stream_versions(runner) == {"unit-a": 2, "unit-b": 2, "unit-c": 2}
+
+    # once the parked events are dealt with (replayed or discarded), the stream flows again
+    async with runner.engine.begin() as conn:
+        await conn.execute(dead_letters_table.update().values(status="discarded"))
+    assert await runner.handle([delivery("b", 3, 26)]) == 1
+    assert await counts(runner) == {"unit-a": 2, "unit-b": 1, "unit-c": 2}
 
 
 async def test_a_transient_error_commits_nothing(

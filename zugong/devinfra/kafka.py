@@ -296,6 +296,9 @@ class LocalKafka:
             "num.partitions": "1",
             "auto.create.topics.enable": "true",
             "group.initial.rebalance.delay.ms": "0",
+            # Lets fault tests run consumers with short sessions, so that a SIGKILLed
+            # consumer's partitions are reassigned in a second or two, not ten.
+            "group.min.session.timeout.ms": "1000",
             # After a kill, the restarted controller keeps the dead incarnation's registration
             # until its session times out (default 9 s, then registration backoff: ~14 s
             # to restart). Shorter heartbeats make kill+start take a few seconds.
