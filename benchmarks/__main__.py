@@ -292,8 +292,21 @@ def main() -> None:
     text = render(results, ctx, info, args, time.monotonic() - started,
                   (", ".join(f"{x:.1f}" for x in load),
                    ", ".join(f"{x:.1f}" for x in os.getloadavg())))
-    args.out.write_text(text)
+    args.out.write_text(merge(args.out, text))
     console.print(f"wrote {args.out}")
+
+
+START, END = "<!-- results:start (written by make bench) -->", "<!-- results:end -->"
+
+
+def merge(path: Path, results: str) -> str:
+    """The new results between the markers; the hand-written analysis around them is kept."""
+    block = f"{START}\n{results}\n{END}"
+    if path.exists():
+        old = path.read_text()
+        if START in old and END in old:
+            return old[:old.index(START)] + block + old[old.index(END) + len(END):]
+    return block + "\n\n## Analysis\n\n(what limits each figure; not rewritten by make bench)\n"
 
 
 if __name__ == "__main__":

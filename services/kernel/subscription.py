@@ -78,6 +78,7 @@ dead_letters_table = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, default="parked"),
+    sa.Index("ix_dead_letters_held", "projection", "status", "stream_id"),
 )
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)

@@ -17,12 +17,15 @@ How it works, and why queries never go down:
    parked unless the operator accepts that.
 4. **Swap**, in ONE transaction on the live database that first takes the projection's
    exclusive lock (PostgreSQL advisory lock, which every live batch holds shared; SQLite's
-   write lock), so it falls between two live batches. It checks that the shadow is not
-   behind the live checkpoints (else it catches up again and retries), then replaces the
-   live tables: PostgreSQL drops them and moves the shadow's in with ``ALTER TABLE … SET
-   SCHEMA`` (metadata only; queries wait milliseconds for the lock, none fails); SQLite
-   attaches the shadow file and drops, recreates and fills the live tables from it (readers
-   keep seeing the old rows until the commit — WAL snapshots). The projection's checkpoint
+   write lock), so it falls between two live batches. If the live projector got ahead of
+   the shadow meanwhile (under load it always does), the shadow catches up to it first,
+   still under the lock — the live projector's in-memory position must not be ahead of the
+   checkpoints it will find. Then it replaces the live tables: PostgreSQL drops them and
+   moves the shadow's in with ``ALTER TABLE … SET SCHEMA`` (metadata only; queries wait
+   milliseconds for the lock, none fails); SQLite attaches the shadow file and drops,
+   recreates and fills the live tables from it (readers keep seeing the old rows until the
+   commit — WAL snapshots). The events applied under the lock are not in the verification
+   (they were applied by the same code; a dry run compares the result). The projection's checkpoint
    rows and stream versions are replaced by the shadow's in the same transaction, so the
    live projector carries on from there and redelivered events are skipped as usual.
    Parked dead letters of the old model are marked ``superseded``; the shadow's are kept.
@@ -562,6 +565,7 @@ async def rebuild_projection(
             if not swap:
                 report.differences = await diff_tables(live, shadow.engine, projection.metadata)
                 return report
+
             async def catch_up_under_lock() -> None:
                 nonlocal total
                 total = done + await feed.remaining(runner)
