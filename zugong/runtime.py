@@ -208,19 +208,24 @@ def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
                  topic_for=lambda kind: settings.topic(service, kind), metrics=metrics)
 
 
-async def kafka_lag(bootstrap_servers: str, read_engine: AsyncEngine, projection: str,
-                    topics: list[str]) -> int:
-    """Events on the topics that the projection has not consumed yet."""
+async def kafka_lags(bootstrap_servers: str, read_engine: AsyncEngine, projections: list[str],
+                     topics: list[str]) -> dict[str, int]:
+    """Per projection, the events on the topics it has not consumed yet. The topics' end
+    offsets are fetched once for all projections."""
     from zugong.ops.common import kafka_partition_ends
 
     ends = await kafka_partition_ends(bootstrap_servers, topics)
     async with read_engine.connect() as conn:
         rows = await conn.execute(sa.select(
-            projection_positions_table.c.source, projection_positions_table.c.position).where(
-            projection_positions_table.c.projection == projection))
-        done = {r.source: r.position for r in rows}
-    return sum(max(0, end - (done.get(f"kafka:{topic}:{partition}", -1) + 1))
-               for (topic, partition), end in ends.items())
+            projection_positions_table.c.projection, projection_positions_table.c.source,
+            projection_positions_table.c.position).where(
+            projection_positions_table.c.projection.in_(projections)))
+        done: dict[str, dict[str, int]] = {}
+        for r in rows:
+            done.setdefault(r.projection, {})[r.source] = r.position
+    return {name: sum(max(0, end - (done.get(name, {}).get(f"kafka:{topic}:{partition}", -1) + 1))
+                      for (topic, partition), end in ends.items())
+            for name in projections}
 
 
 def create_distributed_gateway(settings: Settings, metrics: Metrics | None = None) -> FastAPI:
@@ -247,9 +252,8 @@ def create_distributed_gateway(settings: Settings, metrics: Metrics | None = Non
 
         async def lag_check() -> tuple[bool, str]:
             limit = settings.gateway.readiness_max_lag_events
-            lags = {p.name: await kafka_lag(settings.kafka.bootstrap_servers or "", read_engine,
-                                            p.name, settings.all_topics())
-                    for p in PROJECTIONS}
+            lags = await kafka_lags(settings.kafka.bootstrap_servers or "", read_engine,
+                                    [p.name for p in PROJECTIONS], settings.all_topics())
             worst = max(lags.values(), default=0)
             return worst <= limit, f"broker reachable; projector lag {lags} (threshold {limit})"
 

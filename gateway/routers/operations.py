@@ -28,7 +28,7 @@ async def readyz(ctx: ContextDep):
 
     async def run(check):
         try:
-            return await asyncio.wait_for(check(), 3.0)
+            return await asyncio.wait_for(check(), 5.0)
         except Exception as error:
             return False, f"{type(error).__name__}: {error}"[:300]
 
