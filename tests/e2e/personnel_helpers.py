@@ -83,7 +83,7 @@ def _plain(row) -> dict:
             else v for k, v in row._mapping.items()}
 
 
-async def rebuild_and_compare(client, tmp_path) -> dict[str, int]:
+async def assert_rebuild_equals_live(client, tmp_path) -> dict[str, int]:
     """Rebuild the personnel read models from the store into a fresh database and compare
     every table row by row with the live one; returns the row count per table."""
     from gateway.readmodels.personnel import PersonnelProjection, metadata

@@ -15,10 +15,10 @@ import pytest_asyncio
 from tests.support.governance import (
     ManualClock,
     assert_rebuild_equals_live,
+    assert_refused,
     get,
     governance_platform,
     post,
-    refused,
     settle,
     token,
 )
@@ -28,11 +28,18 @@ NOW = datetime(2024, 12, 30, 2, 0, tzinfo=UTC)
 T0 = datetime(2024, 10, 7, 1, 0, tzinfo=UTC)  # Monday 09:00 China time
 PHONE = "13912345678"
 SEGMENT = {
-    "dispatch": "dispatch", "sign_for": "sign-for", "request_return": "return-requests",
-    "decide_return": "return-decisions", "request_extension": "extension-requests",
-    "decide_extension": "extension-decisions", "record_first_contact": "first-contact",
-    "report_result": "result", "record_follow_up": "follow-up", "reopen": "reopen",
-    "close": "close", "flag_overdue": "overdue-flags",
+    "dispatch": "dispatch",
+    "sign_for": "sign-for",
+    "request_return": "return-requests",
+    "decide_return": "return-decisions",
+    "request_extension": "extension-requests",
+    "decide_extension": "extension-decisions",
+    "record_first_contact": "first-contact",
+    "report_result": "result",
+    "record_follow_up": "follow-up",
+    "reopen": "reopen",
+    "close": "close",
+    "flag_overdue": "overdue-flags",
 }
 UNIT_A = {"kind": "township", "id": "A1", "name": "云中镇"}
 WATER = {"kind": "department", "id": "water", "name": "县水务局"}
@@ -45,8 +52,11 @@ async def gov(tmp_path):
         for code, name in (("A1", "云中镇"), ("B2", "金沙滩镇")):
             await post(client, "/townships", {"code": code, "name": name})
             for n in (1, 2):
-                await post(client, "/communities", {"code": f"{code}-C{n}", "township_id": code,
-                                                    "name": f"{name}{n}社区"})
+                await post(
+                    client,
+                    "/communities",
+                    {"code": f"{code}-C{n}", "township_id": code, "name": f"{name}{n}社区"},
+                )
         yield client
 
 
@@ -54,10 +64,17 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-async def receive(gov, at: datetime | None = None, community="A1-C1", category="complaint",
-                  urgency="normal", headers=None) -> str:
-    body = {"channel": "hotline", "category": category, "urgency": urgency,
-            "community_id": community, "description": "小区路灯不亮", "contact_phone": "139 1234 5678"}
+async def receive(
+    gov, at: datetime | None = None, community="A1-C1", category="complaint", urgency="normal", headers=None
+) -> str:
+    body = {
+        "channel": "hotline",
+        "category": category,
+        "urgency": urgency,
+        "community_id": community,
+        "description": "小区路灯不亮",
+        "contact_phone": "139 1234 5678",
+    }
     if at:
         body["at"] = iso(at)
     return (await post(gov, "/complaints", body, headers=headers))["id"]
@@ -65,12 +82,15 @@ async def receive(gov, at: datetime | None = None, community="A1-C1", category="
 
 def body_for(action: str, at: datetime | None, **overrides) -> dict:
     body = {
-        "dispatch": {"handling_unit": UNIT_A}, "request_return": {"reason": "不属本镇"},
-        "decide_return": {"granted": True}, "decide_extension": {"granted": True},
+        "dispatch": {"handling_unit": UNIT_A},
+        "request_return": {"reason": "不属本镇"},
+        "decide_return": {"granted": True},
+        "decide_extension": {"granted": True},
         "request_extension": {"requested": {"amount": 2, "unit": "days"}, "reason": "协调"},
         "report_result": {"result": "已处理"},
         "record_follow_up": {"resolved": False, "satisfaction": "dissatisfied"},
-        "reopen": {"reason": "未解决"}, "close": {},
+        "reopen": {"reason": "未解决"},
+        "close": {},
     }.get(action, {})
     body = {**body, **overrides}
     if at is not None and action != "flag_overdue":
@@ -78,10 +98,16 @@ def body_for(action: str, at: datetime | None, **overrides) -> dict:
     return body
 
 
-async def act(gov, cid: str, action: str, at: datetime | None = None, headers=None,
-              expect: int = 201, **overrides) -> dict:
-    return await post(gov, f"/complaints/{cid}/{SEGMENT[action]}", body_for(action, at, **overrides),
-                      headers=headers, expect=expect)
+async def act(
+    gov, cid: str, action: str, at: datetime | None = None, headers=None, expect: int = 201, **overrides
+) -> dict:
+    return await post(
+        gov,
+        f"/complaints/{cid}/{SEGMENT[action]}",
+        body_for(action, at, **overrides),
+        headers=headers,
+        expect=expect,
+    )
 
 
 def hours(n: float) -> datetime:
@@ -89,6 +115,7 @@ def hours(n: float) -> datetime:
 
 
 # --- the flow and the sealed phone --------------------------------------------------------------
+
 
 async def test_a_complaint_runs_its_course_and_the_phone_never_travels_plain(gov):
     cid = await receive(gov, hours(0))
@@ -124,28 +151,53 @@ async def test_a_complaint_runs_its_course_and_the_phone_never_travels_plain(gov
 
 async def test_bad_complaints_are_422_and_append_nothing(gov):
     admin = gov.admin
-    good = {"channel": "hotline", "category": "help", "community_id": "A1-C1",
-            "description": "x", "contact_phone": PHONE}
-    for change, code in (({"contact_phone": "12345"}, None), ({"contact_phone": "23912345678"}, "phone"),
-                         ({"community_id": "nope"}, "unknown_community"), ({"category": "praise"}, None),
-                         ({"at": "2024-10-07T09:00:00"}, None),  # no time zone
-                         ({"at": iso(NOW + timedelta(hours=1))}, "future"), ({"extra": 1}, None)):
-        await refused(gov, "/complaints", {**good, **change}, admin, 422, code)
+    good = {
+        "channel": "hotline",
+        "category": "help",
+        "community_id": "A1-C1",
+        "description": "x",
+        "contact_phone": PHONE,
+    }
+    for change, code in (
+        ({"contact_phone": "12345"}, None),
+        ({"contact_phone": "23912345678"}, "phone"),
+        ({"community_id": "nope"}, "unknown_community"),
+        ({"category": "praise"}, None),
+        ({"at": "2024-10-07T09:00:00"}, None),  # no time zone
+        ({"at": iso(NOW + timedelta(hours=1))}, "future"),
+        ({"extra": 1}, None),
+    ):
+        await assert_refused(gov, "/complaints", {**good, **change}, admin, 422, code)
     cid = await receive(gov, hours(0))
-    await refused(gov, f"/complaints/{cid}/dispatch", {"handling_unit": {**UNIT_A, "id": "B2"}},
-                  admin, 422, "not_territorial")
-    await refused(gov, f"/complaints/{cid}/dispatch", body_for("dispatch", hours(-1)), admin, 422,
-                  "date_order")
-    await refused(gov, "/complaints/nope/dispatch", body_for("dispatch", hours(1)), admin, 404)
+    await assert_refused(
+        gov,
+        f"/complaints/{cid}/dispatch",
+        {"handling_unit": {**UNIT_A, "id": "B2"}},
+        admin,
+        422,
+        "not_territorial",
+    )
+    await assert_refused(
+        gov, f"/complaints/{cid}/dispatch", body_for("dispatch", hours(-1)), admin, 422, "date_order"
+    )
+    await assert_refused(gov, "/complaints/nope/dispatch", body_for("dispatch", hours(1)), admin, 404)
     await act(gov, cid, "dispatch", hours(1))
     await act(gov, cid, "sign_for", hours(2))
-    await refused(gov, f"/complaints/{cid}/result", body_for("report_result", hours(3)), admin, 422,
-                  "no_contact")
-    await refused(gov, f"/complaints/{cid}/extension-decisions", body_for("decide_extension", hours(3)),
-                  admin, 422, "no_pending_extension")
+    await assert_refused(
+        gov, f"/complaints/{cid}/result", body_for("report_result", hours(3)), admin, 422, "no_contact"
+    )
+    await assert_refused(
+        gov,
+        f"/complaints/{cid}/extension-decisions",
+        body_for("decide_extension", hours(3)),
+        admin,
+        422,
+        "no_pending_extension",
+    )
 
 
 # --- SLA clocks on the controllable clock -------------------------------------------------------
+
 
 async def test_sla_clocks_run_on_the_service_clock_and_overdue_orders_are_flagged(gov):
     clock = gov.clock
@@ -154,14 +206,14 @@ async def test_sla_clocks_run_on_the_service_clock_and_overdue_orders_are_flagge
     dispatched = await act(gov, cid, "dispatch")
     flag = f"/complaints/{cid}/overdue-flags"
     clock.advance(hours=3, minutes=59)
-    await refused(gov, flag, None, gov.admin, 422, "not_overdue")
+    await assert_refused(gov, flag, None, gov.admin, 422, "not_overdue")
     got = await get(gov, f"/complaints/{cid}", token_=dispatched["consistency_token"])
     assert got["overdue"] == [] and got["deadlines"]["sign_for_due"] == "2024-10-07T05:00:00Z"
     clock.advance(minutes=2)
     flagged = await post(gov, flag)
     view = await get(gov, f"/complaints/{cid}", token_=flagged["consistency_token"])
     assert view["overdue"] == ["sign_for"] and view["overdue_flags"] == 1
-    await refused(gov, flag, None, gov.admin, 422, "not_overdue")  # flagged once per deadline
+    await assert_refused(gov, flag, None, gov.admin, 422, "not_overdue")  # flagged once per deadline
     overdue = await get(gov, "/complaints", overdue="true")
     assert [c["id"] for c in overdue["items"]] == [cid]
     assert (await get(gov, "/complaints", overdue="false"))["items"] == []
@@ -176,7 +228,7 @@ async def test_sla_clocks_run_on_the_service_clock_and_overdue_orders_are_flagge
     paused = await get(gov, f"/complaints/{cid}", token_=decided["consistency_token"])
     assert paused["deadlines"]["paused"] is True and paused["overdue"] == []
     assert paused["state"] == "received"
-    await refused(gov, flag, None, gov.admin, 409, "invalid_transition")
+    await assert_refused(gov, flag, None, gov.admin, 409, "invalid_transition")
     await act(gov, cid, "dispatch", handling_unit=WATER)
     view = await get(gov, f"/complaints/{cid}", token_=(await act(gov, cid, "sign_for"))["consistency_token"])
     shift = timedelta(days=30, hours=30)  # from the return request to the re-dispatch
@@ -191,13 +243,25 @@ async def test_sla_clocks_run_on_the_service_clock_and_overdue_orders_are_flagge
 async def test_sla_policy_is_configurable_and_applies_to_later_dispatches(gov):
     policy = await get(gov, "/sla-policy")
     assert len(policy["complaint_rules"]) == 6
-    new = {**policy, "complaint_rules": [{**r, "resolve": {"amount": 2, "unit": "days"}}
-                                         if r["urgency"] == "normal" and r["category"] is None else r
-                                         for r in policy["complaint_rules"]]}
-    await refused(gov, "/sla-policy", {**policy, "alert_rules": policy["alert_rules"][:1]},
-                  gov.admin, 422, "incomplete_policy")
+    new = {
+        **policy,
+        "complaint_rules": [
+            {**r, "resolve": {"amount": 2, "unit": "days"}}
+            if r["urgency"] == "normal" and r["category"] is None
+            else r
+            for r in policy["complaint_rules"]
+        ],
+    }
+    await assert_refused(
+        gov,
+        "/sla-policy",
+        {**policy, "alert_rules": policy["alert_rules"][:1]},
+        gov.admin,
+        422,
+        "incomplete_policy",
+    )
     operator = token(gov.settings, "township_operator", township="A1")
-    await refused(gov, "/sla-policy", new, operator, 403)
+    await assert_refused(gov, "/sla-policy", new, operator, 403)
     before = await receive(gov, hours(0))
     await act(gov, before, "dispatch", hours(1))
     await post(gov, "/sla-policy", new)
@@ -210,6 +274,7 @@ async def test_sla_policy_is_configurable_and_applies_to_later_dispatches(gov):
 
 
 # --- every refused transition through HTTP ------------------------------------------------------
+
 
 async def complaint_in(gov, state: str) -> str:
     cid = await receive(gov, hours(0))
@@ -238,8 +303,14 @@ async def complaint_in(gov, state: str) -> str:
 ALLOWED = {
     "received": {"dispatch", "close"},
     "dispatched": {"sign_for", "request_return", "flag_overdue"},
-    "signed": {"request_return", "request_extension", "decide_extension", "record_first_contact",
-               "report_result", "flag_overdue"},
+    "signed": {
+        "request_return",
+        "request_extension",
+        "decide_extension",
+        "record_first_contact",
+        "report_result",
+        "flag_overdue",
+    },
     "return_requested": {"decide_return", "flag_overdue"},
     "result_reported": {"record_follow_up", "close"},
     "followed_up": {"reopen", "close"},
@@ -253,13 +324,19 @@ async def test_every_refused_transition_is_409_and_appends_nothing(gov):
         for action in SEGMENT:
             if action in allowed:
                 continue
-            problem = await refused(gov, f"/complaints/{cid}/{SEGMENT[action]}",
-                                    body_for(action, hours(45)), gov.admin, 409,
-                                    "invalid_transition")
+            problem = await assert_refused(
+                gov,
+                f"/complaints/{cid}/{SEGMENT[action]}",
+                body_for(action, hours(45)),
+                gov.admin,
+                409,
+                "invalid_transition",
+            )
             assert state in problem["detail"]
 
 
 # --- township isolation -------------------------------------------------------------------------
+
 
 async def test_operator_cannot_read_or_change_another_townships_complaints(gov):
     b = await receive(gov, hours(0), community="B2-C1")
@@ -278,22 +355,47 @@ async def test_operator_cannot_read_or_change_another_townships_complaints(gov):
     assert {c["id"] for c in listed["items"]} == {a, a_own}
     kpis = await get(gov, "/complaints/kpis", headers=op, group_by="township")
     assert [r["group"] for r in kpis["rows"]] == ["A1"] and kpis["total"]["received"] == 2
-    for action in ("sign_for", "request_return", "request_extension", "record_first_contact",
-                   "report_result"):
-        await refused(gov, f"/complaints/{b}/{SEGMENT[action]}", body_for(action, hours(2)), op, 404)
+    for action in (
+        "sign_for",
+        "request_return",
+        "request_extension",
+        "record_first_contact",
+        "report_result",
+    ):
+        await assert_refused(gov, f"/complaints/{b}/{SEGMENT[action]}", body_for(action, hours(2)), op, 404)
         # an order of its territory handled by a county department is not the operator's to act on
-        await refused(gov, f"/complaints/{a}/{SEGMENT[action]}", body_for(action, hours(2)), op, 403)
-    for action in ("dispatch", "decide_return", "decide_extension", "record_follow_up", "reopen",
-                   "close", "flag_overdue"):
-        await refused(gov, f"/complaints/{a_own}/{SEGMENT[action]}", body_for(action, hours(2)), op,
-                      403)
-    await refused(gov, "/complaints", {"channel": "web", "category": "help", "community_id": "A1-C1",
-                                       "description": "x", "contact_phone": PHONE}, op, 403)
+        await assert_refused(gov, f"/complaints/{a}/{SEGMENT[action]}", body_for(action, hours(2)), op, 403)
+    for action in (
+        "dispatch",
+        "decide_return",
+        "decide_extension",
+        "record_follow_up",
+        "reopen",
+        "close",
+        "flag_overdue",
+    ):
+        await assert_refused(
+            gov, f"/complaints/{a_own}/{SEGMENT[action]}", body_for(action, hours(2)), op, 403
+        )
+    await assert_refused(
+        gov,
+        "/complaints",
+        {
+            "channel": "web",
+            "category": "help",
+            "community_id": "A1-C1",
+            "description": "x",
+            "contact_phone": PHONE,
+        },
+        op,
+        403,
+    )
     await act(gov, a_own, "sign_for", hours(2), headers=op)
     await act(gov, a_own, "record_first_contact", hours(3), headers=op)
 
 
 # --- KPIs against figures computed from the plan ------------------------------------------------
+
 
 def make_plans(seed: int, n: int) -> list[dict]:
     rng = random.Random(seed)
@@ -302,18 +404,21 @@ def make_plans(seed: int, n: int) -> list[dict]:
         community = rng.choice(["A1-C1", "A1-C2", "B2-C1"])
         township = community[:2]
         plan = {
-            "i": i, "community": community, "township": township,
+            "i": i,
+            "community": community,
+            "township": township,
             "category": rng.choice(["complaint", "report", "suggestion"]),
             "received": T0 + timedelta(hours=i * 31),
-            "fate": rng.choices(["not_accepted", "left_dispatched", "left_signed", "full"],
-                                [1, 1, 1, 7])[0],
-            "unit": ({"kind": "township", "id": township, "name": township} if rng.random() < 0.7
-                     else WATER),
+            "fate": rng.choices(["not_accepted", "left_dispatched", "left_signed", "full"], [1, 1, 1, 7])[0],
+            "unit": ({"kind": "township", "id": township, "name": township} if rng.random() < 0.7 else WATER),
             "return": rng.choices([None, "granted", "refused"], [7, 2, 1])[0],
-            "sign_late": rng.random() < 0.25, "contact_late": rng.random() < 0.25,
-            "result_late": rng.random() < 0.25, "resolved": rng.random() < 0.7,
+            "sign_late": rng.random() < 0.25,
+            "contact_late": rng.random() < 0.25,
+            "result_late": rng.random() < 0.25,
+            "resolved": rng.random() < 0.7,
             "satisfaction": rng.choice(["satisfied", "basically_satisfied", "dissatisfied"]),
-            "reopen": rng.random() < 0.5, "close": rng.random() < 0.9,
+            "reopen": rng.random() < 0.5,
+            "close": rng.random() < 0.9,
         }
         plans.append(plan)
     return plans
@@ -329,8 +434,9 @@ async def drive(gov, plan: dict) -> None:
         return
     first = t + timedelta(hours=1)
     await act(gov, cid, "dispatch", first, handling_unit=plan["unit"])
-    plan["dispatches"] = [{"unit": plan["unit"]["id"], "signed_on_time": False, "returned": False,
-                           "granted": False}]
+    plan["dispatches"] = [
+        {"unit": plan["unit"]["id"], "signed_on_time": False, "returned": False, "granted": False}
+    ]
     last, shift = first, timedelta(0)
     if plan["return"]:
         await act(gov, cid, "request_return", first + timedelta(hours=1))
@@ -341,8 +447,9 @@ async def drive(gov, plan: dict) -> None:
             last = first + timedelta(hours=3)
             shift = last - (first + timedelta(hours=1))
             await act(gov, cid, "dispatch", last, handling_unit=HOUSING)
-            plan["dispatches"].append({"unit": "housing", "signed_on_time": False,
-                                       "returned": False, "granted": False})
+            plan["dispatches"].append(
+                {"unit": "housing", "signed_on_time": False, "returned": False, "granted": False}
+            )
             plan["unit"] = HOUSING
         else:
             await act(gov, cid, "decide_return", first + timedelta(hours=1, minutes=30), granted=False)
@@ -378,8 +485,9 @@ async def drive(gov, plan: dict) -> None:
         await act(gov, cid, "close", last_step)
 
 
-def expected_kpis(plans: list[dict], key, satisfied=("satisfied", "basically_satisfied"),
-                  returns="requested") -> dict[str, dict]:
+def expected_kpis(
+    plans: list[dict], key, satisfied=("satisfied", "basically_satisfied"), returns="requested"
+) -> dict[str, dict]:
     out: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for p in plans:
         dispatched = "dispatches" in p
@@ -421,8 +529,16 @@ def compare(report: dict, expected: dict[str, dict]) -> None:
         row = got[group]
         assert row["received"] == figures["received"][0], group
         assert row["dispatched"] == figures["dispatched"][0], group
-        for kpi in ("response_rate", "resolution_rate", "satisfaction_rate", "completion_rate",
-                    "on_time_completion_rate", "timely_sign_for_rate", "return_rate", "reopen_rate"):
+        for kpi in (
+            "response_rate",
+            "resolution_rate",
+            "satisfaction_rate",
+            "completion_rate",
+            "on_time_completion_rate",
+            "timely_sign_for_rate",
+            "return_rate",
+            "reopen_rate",
+        ):
             num, den = figures[kpi]
             assert (row[kpi]["numerator"], row[kpi]["denominator"]) == (num, den), (group, kpi)
             assert row[kpi]["rate"] == (round(num / den, 4) if den else None)
@@ -444,18 +560,22 @@ async def test_kpis_equal_figures_computed_from_the_plan(gov):
     for group_by, key, _ in cases:
         report = await get(gov, "/complaints/kpis", group_by=group_by)
         compare(report, expected_kpis(plans, key))
-    strict = await get(gov, "/complaints/kpis", group_by="category",
-                       satisfied_ratings="satisfied", return_counts="granted")
-    compare(strict, expected_kpis(plans, lambda p, unit: p["category"], satisfied=("satisfied",),
-                                  returns="granted"))
+    strict = await get(
+        gov, "/complaints/kpis", group_by="category", satisfied_ratings="satisfied", return_counts="granted"
+    )
+    compare(
+        strict,
+        expected_kpis(plans, lambda p, unit: p["category"], satisfied=("satisfied",), returns="granted"),
+    )
     assert "satisfied ÷" in strict["formulas"]["satisfaction_rate"]
     total = (await get(gov, "/complaints/kpis", group_by="all"))["total"]
     everything = expected_kpis(plans, lambda p, unit: "all")["all"]
     assert total["response_rate"]["numerator"] == everything["response_rate"][0]
     # a period picks orders by their received date
     first_month = [p for p in plans if month(p, None) == "2024-10"]
-    october = await get(gov, "/complaints/kpis", group_by="category",
-                        **{"from": "2024-10-01", "to": "2024-10-31"})
+    october = await get(
+        gov, "/complaints/kpis", group_by="category", **{"from": "2024-10-01", "to": "2024-10-31"}
+    )
     compare(october, expected_kpis(first_month, lambda p, unit: p["category"]))
     # a list filter agrees with the rows
     housing = await get(gov, "/complaints", handling_unit_id="housing", limit=500)

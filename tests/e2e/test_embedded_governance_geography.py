@@ -9,11 +9,11 @@ import pytest_asyncio
 
 from tests.support.governance import (
     ManualClock,
+    assert_refused,
     get,
     governance_platform,
     head,
     post,
-    refused,
     settle,
     token,
 )
@@ -86,26 +86,26 @@ async def test_geography_rules_are_refused_with_problems_and_append_nothing(gov)
     admin = gov.admin
     await post(gov, "/townships", {"code": "T1", "name": "云中镇", "effective_on": "2010-01-01"})
     await post(gov, "/townships/T1/party-building-office", {"staff_count": 2})
-    await refused(gov, "/townships", {"code": "T1", "name": "again"}, admin, 409)
-    await refused(gov, "/townships", {"code": "bad code!", "name": "x"}, admin, 422)
-    await refused(gov, "/townships/T1/party-building-office", {"staff_count": 2}, admin, 409)
-    await refused(gov, "/townships/NOPE/party-building-office", {"staff_count": 2}, admin, 404)
-    await refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 0}, admin, 422)
-    await refused(gov, "/townships/T1/hires", {"kind": "janitor", "count": 1}, admin, 422)
-    await refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 1,
+    await assert_refused(gov, "/townships", {"code": "T1", "name": "again"}, admin, 409)
+    await assert_refused(gov, "/townships", {"code": "bad code!", "name": "x"}, admin, 422)
+    await assert_refused(gov, "/townships/T1/party-building-office", {"staff_count": 2}, admin, 409)
+    await assert_refused(gov, "/townships/NOPE/party-building-office", {"staff_count": 2}, admin, 404)
+    await assert_refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 0}, admin, 422)
+    await assert_refused(gov, "/townships/T1/hires", {"kind": "janitor", "count": 1}, admin, 422)
+    await assert_refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 1,
                                                "effective_on": "2009-12-31"}, admin, 422, "date_order")
-    await refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 1,
+    await assert_refused(gov, "/townships/T1/hires", {"kind": "grid_worker", "count": 1,
                                                "effective_on": "2026-12-31"}, admin, 422, "date_range")
-    await refused(gov, "/villages", {"code": "V1", "township_id": "NOPE", "name": "x"}, admin, 422,
+    await assert_refused(gov, "/villages", {"code": "V1", "township_id": "NOPE", "name": "x"}, admin, 422,
                   "unknown_township")
     await post(gov, "/villages", {"code": "V1", "township_id": "T1", "name": "一村"})
-    await refused(gov, "/villages", {"code": "V1", "township_id": "T1", "name": "again"}, admin, 409)
-    await refused(gov, "/compounds", {"community_id": "NOPE", "name": "x", "households": 1}, admin,
+    await assert_refused(gov, "/villages", {"code": "V1", "township_id": "T1", "name": "again"}, admin, 409)
+    await assert_refused(gov, "/compounds", {"community_id": "NOPE", "name": "x", "households": 1}, admin,
                   422, "unknown_community")
-    await refused(gov, "/compounds", {"community_id": "C", "name": "x", "households": 1, "x": 1},
+    await assert_refused(gov, "/compounds", {"community_id": "C", "name": "x", "households": 1, "x": 1},
                   admin, 422)
     viewer = token(gov.settings, "viewer")
-    await refused(gov, "/villages", {"code": "V2", "township_id": "T1", "name": "二村"}, viewer, 403)
+    await assert_refused(gov, "/villages", {"code": "V2", "township_id": "T1", "name": "二村"}, viewer, 403)
     await settle(gov)
     listed = await get(gov, "/villages", headers=viewer)
     assert [v["id"] for v in listed["items"]] == ["V1"]
@@ -114,7 +114,7 @@ async def test_geography_rules_are_refused_with_problems_and_append_nothing(gov)
 async def test_township_operator_without_claim_is_forbidden(gov):
     await seed_two_townships(gov)
     claimless = token(gov.settings, "township_operator")
-    await refused(gov, "/villages", {"code": "X", "township_id": "A1", "name": "x"}, claimless, 403)
+    await assert_refused(gov, "/villages", {"code": "X", "township_id": "A1", "name": "x"}, claimless, 403)
     await get(gov, "/villages", headers=claimless, expect=403)
 
 
@@ -139,14 +139,14 @@ async def test_operator_sees_and_changes_only_its_township(gov):
     assert [t["township_id"] for t in overview["by_township"]] == ["A1"]
 
     # writes: another township's records are 404 (path) or 403 (body); county actions 403
-    await refused(gov, "/townships/B2/party-building-office", {"staff_count": 1}, a, 404)
-    await refused(gov, "/townships/B2/hires", {"kind": "grid_worker", "count": 1}, a, 404)
-    await refused(gov, "/villages", {"code": "B2-V9", "township_id": "B2", "name": "x"}, a, 403)
-    await refused(gov, "/communities", {"code": "B2-C9", "township_id": "B2", "name": "x"}, a, 403)
-    await refused(gov, "/compounds", {"community_id": "B2-C1", "name": "x", "households": 1}, a, 403)
-    await refused(gov, "/institutional-rules", {"township_id": "B2", "title": "x"}, a, 403)
-    await refused(gov, "/institutional-rules", {"title": "county"}, a, 403)
-    await refused(gov, "/townships", {"code": "C3", "name": "x"}, a, 403)
+    await assert_refused(gov, "/townships/B2/party-building-office", {"staff_count": 1}, a, 404)
+    await assert_refused(gov, "/townships/B2/hires", {"kind": "grid_worker", "count": 1}, a, 404)
+    await assert_refused(gov, "/villages", {"code": "B2-V9", "township_id": "B2", "name": "x"}, a, 403)
+    await assert_refused(gov, "/communities", {"code": "B2-C9", "township_id": "B2", "name": "x"}, a, 403)
+    await assert_refused(gov, "/compounds", {"community_id": "B2-C1", "name": "x", "households": 1}, a, 403)
+    await assert_refused(gov, "/institutional-rules", {"township_id": "B2", "title": "x"}, a, 403)
+    await assert_refused(gov, "/institutional-rules", {"title": "county"}, a, 403)
+    await assert_refused(gov, "/townships", {"code": "C3", "name": "x"}, a, 403)
     # and its own township works
     before = await head(gov)
     await post(gov, "/townships/A1/hires", {"kind": "grid_worker", "count": 2}, headers=a)
@@ -164,7 +164,7 @@ async def test_retries_with_an_idempotency_key_and_stale_if_match(gov):
     assert again.status_code == 201 and again.json() == first
     assert again.headers["idempotent-replayed"] == "true" and await head(gov) == before
     stale = {**gov.admin, "If-Match": '"1"'}
-    await refused(gov, "/townships/T1/hires", body, stale, 412)
+    await assert_refused(gov, "/townships/T1/hires", body, stale, 412)
     current = {**gov.admin, "If-Match": f'"{first["version"]}"'}
     accepted = await post(gov, "/townships/T1/hires", body, headers=current)
     assert accepted["version"] == 3

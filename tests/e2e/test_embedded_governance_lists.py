@@ -10,10 +10,10 @@ import pytest_asyncio
 from tests.support.governance import (
     ManualClock,
     assert_rebuild_equals_live,
+    assert_refused,
     get,
     governance_platform,
     post,
-    refused,
     settle,
     token,
 )
@@ -82,22 +82,22 @@ async def test_the_list_as_published_at_a_date_with_history(gov):
 
     # refusals append nothing; township operators read the list but do not change it
     admin = gov.admin
-    await refused(gov, f"{L}/items", item("AQSC-1"), admin, 409)
-    await refused(gov, f"{L}/items/SCJG-1/amendment", {**amended, "reason": "x"}, admin, 422,
+    await assert_refused(gov, f"{L}/items", item("AQSC-1"), admin, 409)
+    await assert_refused(gov, f"{L}/items/SCJG-1/amendment", {**amended, "reason": "x"}, admin, 422,
                   "item_repealed")
-    await refused(gov, f"{L}/items/STHJ-1/amendment", {**amended, "reason": "x"}, admin, 422,
+    await assert_refused(gov, f"{L}/items/STHJ-1/amendment", {**amended, "reason": "x"}, admin, 422,
                   "no_change")
-    await refused(gov, f"{L}/versions", {"effective_on": "2024-09-01", "document_number": "x"},
+    await assert_refused(gov, f"{L}/versions", {"effective_on": "2024-09-01", "document_number": "x"},
                   admin, 422, "nothing_to_publish")
     await post(gov, f"{L}/items/STHJ-2/repeal", {"reason": "上收"})
-    await refused(gov, f"{L}/versions", {"effective_on": "2024-07-01", "document_number": "x"},
+    await assert_refused(gov, f"{L}/versions", {"effective_on": "2024-07-01", "document_number": "x"},
                   admin, 422, "date_order")
     operator = token(gov.settings, "township_operator", township="A1")
     assert (await get(gov, L, on="2024-08-01", headers=operator))["version"]["number"] == 2
-    await refused(gov, f"{L}/items", item("X-1"), operator, 403)
-    await refused(gov, f"{L}/versions", {"effective_on": "2024-09-01", "document_number": "x"},
+    await assert_refused(gov, f"{L}/items", item("X-1"), operator, 403)
+    await assert_refused(gov, f"{L}/versions", {"effective_on": "2024-09-01", "document_number": "x"},
                   operator, 403)
-    await refused(gov, f"{L}/items/AQSC-1/repeal", {"reason": "x"}, operator, 403)
+    await assert_refused(gov, f"{L}/items/AQSC-1/repeal", {"reason": "x"}, operator, 403)
     await assert_rebuild_equals_live(gov, gov.settings.var_dir)
 
 
@@ -136,18 +136,18 @@ async def test_village_access_lists_answer_yes_or_no_with_the_entry(gov):
     assert (await get(gov, "/village-access/entries", on="2024-08-01"))["items"].__len__() == 4
 
     admin = gov.admin
-    await refused(gov, "/village-access/entries", {"kind": "assistance", "name": "招商引资任务",
+    await assert_refused(gov, "/village-access/entries", {"kind": "assistance", "name": "招商引资任务",
                                                    "basis": "x"}, admin, 422,
                   "conflicts_with_negative_list")
-    await refused(gov, "/village-access/entries", {"kind": "signboard", "name": "村民委员会",
+    await assert_refused(gov, "/village-access/entries", {"kind": "signboard", "name": "村民委员会",
                                                    "basis": "x"}, admin, 422, "already_listed")
-    await refused(gov, f"/village-access/entries/{certificate['id']}/removal", {"basis": "x"}, admin,
+    await assert_refused(gov, f"/village-access/entries/{certificate['id']}/removal", {"basis": "x"}, admin,
                   422, "already_removed")
-    await refused(gov, "/village-access/entries", {"kind": "poster", "name": "x", "basis": "x"},
+    await assert_refused(gov, "/village-access/entries", {"kind": "poster", "name": "x", "basis": "x"},
                   admin, 422)
     operator = token(gov.settings, "township_operator", township="A1")
     assert (await get(gov, "/village-access/check", headers=operator, question="task",
                       name="人口普查"))["allowed"] is True
-    await refused(gov, "/village-access/entries", {"kind": "certificate", "name": "y", "basis": "x"},
+    await assert_refused(gov, "/village-access/entries", {"kind": "certificate", "name": "y", "basis": "x"},
                   operator, 403)
     await assert_rebuild_equals_live(gov, gov.settings.var_dir)

@@ -13,10 +13,10 @@ import pytest_asyncio
 from tests.support.governance import (
     ManualClock,
     assert_rebuild_equals_live,
+    assert_refused,
     get,
     governance_platform,
     post,
-    refused,
     settle,
     token,
 )
@@ -144,30 +144,30 @@ async def test_refusals_are_problems_and_append_nothing(gov):
             "effective_on": "2024-03-01"}
     case = await post(gov, "/rectification-cases", body)
     base = f"/rectification-cases/{case['id']}"
-    await refused(gov, "/rectification-cases", body, admin, 409)
-    await refused(gov, "/rectification-cases", {**body, "village_id": "nope"}, admin, 422,
+    await assert_refused(gov, "/rectification-cases", body, admin, 409)
+    await assert_refused(gov, "/rectification-cases", {**body, "village_id": "nope"}, admin, 422,
                   "unknown_village")
-    await refused(gov, "/rectification-cases", {**body, "categories": ["bad"]}, admin, 422)
-    await refused(gov, f"{base}/problems", {"category": "poor_service", "description": "x"}, admin,
+    await assert_refused(gov, "/rectification-cases", {**body, "categories": ["bad"]}, admin, 422)
+    await assert_refused(gov, f"{base}/problems", {"category": "poor_service", "description": "x"}, admin,
                   422, "category_not_on_case")
-    problem = await refused(gov, f"{base}/plan", {"problems": [
+    problem = await assert_refused(gov, f"{base}/plan", {"problems": [
         {"category": "weak_organisation", "description": "x",
          "measures": [{"action": "a", "owner": "o", "due_on": "2024-01-01"}]}],
         "effective_on": "2024-03-05"}, admin, 422, "date_order")
     assert problem["errors"][0]["pointer"] == "#/problems/0/measures/0/due_on"
     await post(gov, f"{base}/problems", {"category": "weak_organisation", "description": "班子不全",
                                          "effective_on": "2024-03-02"})
-    await refused(gov, f"{base}/reviews", {"passed": True, "score": 90}, admin, 422, "problems_open")
-    await refused(gov, f"{base}/problems/P1/resolution", {}, admin, 422, "no_measures")
+    await assert_refused(gov, f"{base}/reviews", {"passed": True, "score": 90}, admin, 422, "problems_open")
+    await assert_refused(gov, f"{base}/problems/P1/resolution", {}, admin, 422, "no_measures")
     await post(gov, f"{base}/measures", {"problem_id": "P1", "action": "补选", "owner": "镇党委",
                                          "due_on": "2024-05-01", "effective_on": "2024-03-03"})
-    await refused(gov, f"{base}/problems/P1/resolution", {}, admin, 422, "measures_open")
+    await assert_refused(gov, f"{base}/problems/P1/resolution", {}, admin, 422, "measures_open")
     await post(gov, f"{base}/measures/M1/completion", {"effective_on": "2024-04-01"})
-    await refused(gov, f"{base}/measures/M1/completion", {}, admin, 422, "already_completed")
+    await assert_refused(gov, f"{base}/measures/M1/completion", {}, admin, 422, "already_completed")
     await post(gov, f"{base}/problems/P1/resolution", {"effective_on": "2024-04-02"})
-    await refused(gov, f"{base}/reviews", {"passed": True, "score": 65}, admin, 422, "below_pass_mark")
-    await refused(gov, f"{base}/sign-off", {}, admin, 409, "invalid_transition")
-    await refused(gov, f"{base}/reopen", {"reason": "x"}, admin, 409, "invalid_transition")
+    await assert_refused(gov, f"{base}/reviews", {"passed": True, "score": 65}, admin, 422, "below_pass_mark")
+    await assert_refused(gov, f"{base}/sign-off", {}, admin, 409, "invalid_transition")
+    await assert_refused(gov, f"{base}/reopen", {"reason": "x"}, admin, 409, "invalid_transition")
     await post(gov, f"{base}/reviews", {"passed": True, "score": 88, "effective_on": "2024-06-01"})
     for path, b in ((f"{base}/problems", {"category": "weak_organisation", "description": "x"}),
                     (f"{base}/measures", {"problem_id": "P1", "action": "a", "owner": "o",
@@ -176,9 +176,9 @@ async def test_refusals_are_problems_and_append_nothing(gov):
                     (f"{base}/reviews", {"passed": True, "score": 90}),
                     (f"{base}/plan", {"problems": [{"category": "weak_organisation",
                                                     "description": "x"}]})):
-        await refused(gov, path, b, admin, 409, "invalid_transition")
+        await assert_refused(gov, path, b, admin, 409, "invalid_transition")
     await post(gov, f"{base}/sign-off", {"effective_on": "2024-06-02"})
-    await refused(gov, f"{base}/sign-off", {}, admin, 409, "invalid_transition")
+    await assert_refused(gov, f"{base}/sign-off", {}, admin, 409, "invalid_transition")
     reopened = await post(gov, f"{base}/reopen", {"reason": "问题反弹", "effective_on": "2024-09-01"})
     view = await get(gov, base, token_=reopened["consistency_token"])
     assert view["state"] == "rectifying" and view["reopen_count"] == 1
@@ -199,16 +199,16 @@ async def test_operator_isolation_on_rectification(gov):
     await get(gov, "/rectification-cases", headers=op, expect=404, village_id="B2-V1")
     assert [c["id"] for c in (await get(gov, "/rectification-cases", headers=op))["items"]] == [a["id"]]
     assert (await get(gov, "/rectification/summary", headers=op, group_by="township"))["total"]["cases"] == 1
-    await refused(gov, "/rectification-cases", {"village_id": "B2-V2", "year": 2024,
+    await assert_refused(gov, "/rectification-cases", {"village_id": "B2-V2", "year": 2024,
                                                 "categories": ["poor_service"]}, op, 403)
     for path, body in (("/problems", {"category": "poor_service", "description": "x"}),
                        ("/plan", {"problems": [{"category": "poor_service", "description": "x"}]}),
                        ("/measures", {"problem_id": "P1", "action": "a", "owner": "o",
                                       "due_on": "2024-12-01"}),
                        ("/measures/M1/completion", {}), ("/problems/P1/resolution", {})):
-        await refused(gov, f"/rectification-cases/{b['id']}{path}", body, op, 404)
+        await assert_refused(gov, f"/rectification-cases/{b['id']}{path}", body, op, 404)
     for path, body in (("/reviews", {"passed": False, "score": 10}), ("/sign-off", {}),
                        ("/reopen", {"reason": "x"})):
-        await refused(gov, f"/rectification-cases/{a['id']}{path}", body, op, 403)
+        await assert_refused(gov, f"/rectification-cases/{a['id']}{path}", body, op, 403)
     await post(gov, f"/rectification-cases/{a['id']}/problems",
                {"category": "poor_service", "description": "服务弱"}, headers=op)

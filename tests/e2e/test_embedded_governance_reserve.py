@@ -13,10 +13,10 @@ import pytest_asyncio
 from tests.support.governance import (
     ManualClock,
     assert_rebuild_equals_live,
+    assert_refused,
     get,
     governance_platform,
     post,
-    refused,
     settle,
     token,
 )
@@ -141,12 +141,12 @@ async def test_refusals_are_problems_and_append_nothing(gov):
     admin = gov.admin
     body = {"village_id": "A1-V1", "name": "王五", "source": "veteran", "leader_candidate": True,
             "effective_on": "2024-03-01"}
-    await refused(gov, "/reserve-candidates", {**body, "negative_list_hit": True}, admin, 422,
+    await assert_refused(gov, "/reserve-candidates", {**body, "negative_list_hit": True}, admin, 422,
                   "negative_list")
-    await refused(gov, "/reserve-candidates", {**body, "village_id": "nope"}, admin, 422,
+    await assert_refused(gov, "/reserve-candidates", {**body, "village_id": "nope"}, admin, 422,
                   "unknown_village")
-    await refused(gov, "/reserve-candidates", {**body, "source": "lottery"}, admin, 422)
-    problem = await refused(gov, "/reserve-candidates/batch", {"candidates": [
+    await assert_refused(gov, "/reserve-candidates", {**body, "source": "lottery"}, admin, 422)
+    problem = await assert_refused(gov, "/reserve-candidates/batch", {"candidates": [
         body, {**body, "name": "赵六", "negative_list_hit": True}]}, admin, 422, "negative_list")
     assert problem["errors"][0]["pointer"] == "#/candidates/1/negative_list_hit"
     cid = (await post(gov, "/reserve-candidates", body))["id"]
@@ -155,14 +155,14 @@ async def test_refusals_are_problems_and_append_nothing(gov):
                                                   "planned_end_on": "2024-12-31"},
              "trial-evaluation": {"evaluation": "competent"}, "qualification": {}}
     for step, b in steps.items():
-        await refused(gov, f"{base}/{step}", b, admin, 409, "invalid_transition")
+        await assert_refused(gov, f"{base}/{step}", b, admin, 409, "invalid_transition")
     await post(gov, f"{base}/survey", {"items": ["谈思想"], "effective_on": "2024-04-01"})
-    await refused(gov, f"{base}/survey", {}, admin, 409, "invalid_transition")
+    await assert_refused(gov, f"{base}/survey", {}, admin, 409, "invalid_transition")
     await post(gov, f"{base}/talk", {"willing": False, "effective_on": "2024-05-01"})
-    await refused(gov, f"{base}/trial", steps["trial"], admin, 422, "not_willing")
+    await assert_refused(gov, f"{base}/trial", steps["trial"], admin, 422, "not_willing")
     await post(gov, f"{base}/exit", {"reason": "不愿意"})
     for step, b in [*steps.items(), ("survey", {}), ("exit", {"reason": "again"})]:
-        await refused(gov, f"{base}/{step}", b, admin, 409, "invalid_transition")
+        await assert_refused(gov, f"{base}/{step}", b, admin, 409, "invalid_transition")
 
 
 async def test_operator_isolation_on_the_reserve(gov):
@@ -180,14 +180,14 @@ async def test_operator_isolation_on_the_reserve(gov):
     assert (await get(gov, "/reserve/funnel", headers=op, group_by="all"))["total"]["candidates"] == 1
     assert {v["township_id"] for v in await get(gov, "/reserve/villages-without-qualified",
                                                 headers=op)} == {"A1"}
-    await refused(gov, "/reserve-candidates", {**body, "village_id": "B2-V2"}, op, 403)
-    await refused(gov, "/reserve-candidates/batch", {"candidates": [{**body, "village_id": "B2-V2"}]},
+    await assert_refused(gov, "/reserve-candidates", {**body, "village_id": "B2-V2"}, op, 403)
+    await assert_refused(gov, "/reserve-candidates/batch", {"candidates": [{**body, "village_id": "B2-V2"}]},
                   op, 403)
-    await refused(gov, "/villages/batch", {"villages": [{"code": "B2-V9", "township_id": "B2",
+    await assert_refused(gov, "/villages/batch", {"villages": [{"code": "B2-V9", "township_id": "B2",
                                                         "name": "x"}]}, op, 403)
     for step, b2 in (("survey", {}), ("talk", {"willing": True}),
                      ("trial", {"post": "deputy_secretary", "planned_end_on": "2025-01-31"}),
                      ("trial-evaluation", {"evaluation": "competent"}), ("qualification", {}),
                      ("exit", {"reason": "x"})):
-        await refused(gov, f"/reserve-candidates/{b['id']}/{step}", b2, op, 404)
+        await assert_refused(gov, f"/reserve-candidates/{b['id']}/{step}", b2, op, 404)
     await post(gov, f"/reserve-candidates/{a['id']}/survey", {}, headers=op)

@@ -10,12 +10,12 @@ import pytest_asyncio
 
 from tests.e2e.personnel_helpers import (
     PROBLEM,
+    assert_rebuild_equals_live,
     command,
     event_count,
     go_live,
     person,
     query,
-    rebuild_and_compare,
     settle,
     unit,
 )
@@ -241,7 +241,7 @@ async def test_viewer_cannot_run_lifecycle_commands(world):
 
 
 async def test_world_read_models_equal_a_rebuild(world, tmp_path):
-    await rebuild_and_compare(world, tmp_path)
+    await assert_rebuild_equals_live(world, tmp_path)
 
 
 # -- accepted commands and what the queries show -----------------------------------------------

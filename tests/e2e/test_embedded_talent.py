@@ -437,7 +437,8 @@ async def test_the_world_fixture_really_accepts_the_happy_path(world):
                        ("/experts/{doctor}/secondments", {**SECONDMENT, "starts_on": "2025-04-01",
                                                           "ends_on": "2025-12-31"}),
                        ("/internships/{open}/placements", student_body("钱进"))]:
-        await ok(world, path.format(**ids), body)
+        response = await ok(world, path.format(**ids), body)
+        assert response.status_code == 201
 
 
 # rebuild: read models from the store equal the live ones --------------------------------------

@@ -28,7 +28,7 @@ from tests.support.embedded import bearer
 pytestmark = pytest.mark.e2e
 
 
-async def rejected(client, path: str, body, status: int, *, code: str | None = None,
+async def assert_rejected(client, path: str, body, status: int, *, code: str | None = None,
                    pointer: str | None = None, headers: dict | None = None) -> dict:
     """POST that must be refused with ``status`` as problem+json, appending nothing."""
     before = await training_events(client)
@@ -96,36 +96,36 @@ async def test_schedule_a_class_and_read_it_back(platform):
 async def test_bad_class_schedules_are_422_and_append_nothing(platform, mutate, status, pointer):
     body = class_body()
     mutate(body)
-    await rejected(platform, CLASSES, body, status, pointer=pointer)
+    await assert_rejected(platform, CLASSES, body, status, pointer=pointer)
 
 
 async def test_open_complete_cancel_and_wrong_transitions(platform):
     first = await schedule(platform)
     url = f"{CLASSES}/{first['id']}"
-    await rejected(platform, f"{url}/completion", {}, 409, code="class_state")
-    await rejected(platform, f"{url}/opening", {"effective_on": "2024-05-01"}, 422,
+    await assert_rejected(platform, f"{url}/completion", {}, 409, code="class_state")
+    await assert_rejected(platform, f"{url}/opening", {"effective_on": "2024-05-01"}, 422,
                    code="date_range", pointer="#/effective_on")
-    await rejected(platform, f"{url}/opening", {}, 412, headers={**platform.admin,
+    await assert_rejected(platform, f"{url}/opening", {}, 412, headers={**platform.admin,
                                                                "If-Match": '"7"'})
     opened = await post(platform, f"{url}/opening", {},
                         headers={**platform.admin, "If-Match": '"1"'})
     assert opened.json()["version"] == 2
-    await rejected(platform, f"{url}/opening", {}, 409)
+    await assert_rejected(platform, f"{url}/opening", {}, 409)
     done = await post(platform, f"{url}/completion", {"effective_on": "2024-04-19"})
     view = await get(platform, url, done.json()["consistency_token"])
     assert (view["status"], view["opened_on"], view["completed_on"]) == (
         "completed", "2024-04-08", "2024-04-19")
-    await rejected(platform, f"{url}/cancellation", {"reason": "x"}, 409, code="class_state")
+    await assert_rejected(platform, f"{url}/cancellation", {"reason": "x"}, 409, code="class_state")
 
     second = await schedule(platform, name="2024年主体班", kind="main_body")
-    await rejected(platform, f"{CLASSES}/{second['id']}/cancellation", {}, 422, pointer="#/reason")
+    await assert_rejected(platform, f"{CLASSES}/{second['id']}/cancellation", {}, 422, pointer="#/reason")
     cancelled = await post(platform, f"{CLASSES}/{second['id']}/cancellation",
                            {"reason": "与重点工作冲突，延期举办", "effective_on": "2024-03-01"})
     view = await get(platform, f"{CLASSES}/{second['id']}", cancelled.json()["consistency_token"])
     assert (view["status"], view["cancelled_on"], view["cancel_reason"]) == (
         "cancelled", "2024-03-01", "与重点工作冲突，延期举办")
-    await rejected(platform, f"{CLASSES}/{second['id']}/opening", {}, 409)
-    await rejected(platform, f"{CLASSES}/no-such-class/opening", {}, 404)
+    await assert_rejected(platform, f"{CLASSES}/{second['id']}/opening", {}, 409)
+    await assert_rejected(platform, f"{CLASSES}/no-such-class/opening", {}, 404)
 
 
 # -- sessions -----------------------------------------------------------------------------------
@@ -149,14 +149,14 @@ async def test_sessions_with_the_1_plus_1_pairing_and_invited_lecturers(platform
                                    "affiliation": "中共山西省委党校", "invited": True}
     assert session["tutor"]["name"] == "刘晓梅" and session["hours"] == 4
 
-    await rejected(platform, url, session_body(tutor="王建国"), 422, code="one_plus_one",
+    await assert_rejected(platform, url, session_body(tutor="王建国"), 422, code="one_plus_one",
                    pointer="#/tutor/name")
-    await rejected(platform, url, session_body(invited=True), 422, code="affiliation_required")
-    await rejected(platform, url, session_body(effective_on="2024-04-20"), 422,
+    await assert_rejected(platform, url, session_body(invited=True), 422, code="affiliation_required")
+    await assert_rejected(platform, url, session_body(effective_on="2024-04-20"), 422,
                    code="date_range", pointer="#/effective_on")
-    await rejected(platform, url, session_body(hours=21), 422, code="hours_exceed_plan")
-    await rejected(platform, url, session_body(hours=0), 422, pointer="#/hours")
-    await rejected(platform, url, {**session_body(), "tutor": None}, 422, pointer="#/tutor")
+    await assert_rejected(platform, url, session_body(hours=21), 422, code="hours_exceed_plan")
+    await assert_rejected(platform, url, session_body(hours=0), 422, pointer="#/hours")
+    await assert_rejected(platform, url, {**session_body(), "tutor": None}, 422, pointer="#/tutor")
     missing = await platform.get(f"{url}/9", headers=platform.admin)
     assert missing.status_code == 404
 
@@ -171,7 +171,7 @@ async def test_enrolling_a_cadre_training_does_not_know_yet_is_a_retryable_409(p
     cadre_id = expected_cadre_id(platform.settings, birth, "female", sequence)
     headers = {**platform.admin, "Idempotency-Key": f"enrol-{cadre_id}"}
     url = f"{CLASSES}/{cls['id']}/enrolments"
-    problem = await rejected(platform, url, {"cadre_id": cadre_id}, 409,
+    problem = await assert_rejected(platform, url, {"cadre_id": cadre_id}, 409,
                              code="cadre_not_yet_known", pointer="#/cadre_id", headers=headers)
     assert problem["type"].endswith("/cadre-not-yet-known")
     assert "not (yet) known" in problem["detail"] and "retry" in problem["detail"]
@@ -195,10 +195,10 @@ async def test_capacity_duplicates_and_unknown_class(platform):
     url = f"{CLASSES}/{cls['id']}/enrolments"
     await enrol(platform, cls["id"], a)
     second = await enrol(platform, cls["id"], b, source="elective", effective_on="2024-03-20")
-    await rejected(platform, url, {"cadre_id": c}, 422, code="capacity_full")
-    await rejected(platform, url, {"cadre_id": a}, 409, code="already_enrolled")
-    await rejected(platform, url, {"cadre_id": a, "source": "volunteered"}, 422, pointer="#/source")
-    await rejected(platform, f"{CLASSES}/nope/enrolments", {"cadre_id": a}, 404)
+    await assert_rejected(platform, url, {"cadre_id": c}, 422, code="capacity_full")
+    await assert_rejected(platform, url, {"cadre_id": a}, 409, code="already_enrolled")
+    await assert_rejected(platform, url, {"cadre_id": a, "source": "volunteered"}, 422, pointer="#/source")
+    await assert_rejected(platform, f"{CLASSES}/nope/enrolments", {"cadre_id": a}, 404)
     view = await get(platform, f"{CLASSES}/{cls['id']}", second.json()["consistency_token"])
     assert view["enrolled"] == 2 and view["stats"]["active"] == 2
 
@@ -213,14 +213,14 @@ async def test_one_cadre_cannot_be_in_two_overlapping_off_the_job_classes(platfo
     later = await schedule(platform, name="2024年主体班", kind="main_body",
                            starts_on="2024-04-20", ends_on="2024-04-30")
     await enrol(platform, young["id"], cadre)
-    problem = await rejected(platform, f"{CLASSES}/{advanced['id']}/enrolments",
+    problem = await assert_rejected(platform, f"{CLASSES}/{advanced['id']}/enrolments",
                              {"cadre_id": cadre}, 422, code="overlapping_class")
     assert "2024年中青年干部培训班" in problem["detail"]
     await enrol(platform, online["id"], cadre)  # online is not off the job
     await enrol(platform, later["id"], cadre)  # starts after the first one ends
     # cancelling the first class frees its dates
     await post(platform, f"{CLASSES}/{young['id']}/cancellation", {"reason": "调整计划"})
-    await rejected(platform, f"{CLASSES}/{advanced['id']}/enrolments", {"cadre_id": cadre}, 422,
+    await assert_rejected(platform, f"{CLASSES}/{advanced['id']}/enrolments", {"cadre_id": cadre}, 422,
                    code="overlapping_class")  # still overlaps the main-body class
     await post(platform, f"{CLASSES}/{later['id']}/cancellation", {"reason": "调整计划"})
     await enrol(platform, advanced["id"], cadre)
@@ -258,17 +258,17 @@ async def test_attendance_leave_withdrawal_and_completion_credit(platform):
     for cadre in (a, b):
         await enrol(platform, cls["id"], cadre)
     roll = f"{url}/sessions/1/attendance"
-    await rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "present"}]}, 409,
+    await assert_rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "present"}]}, 409,
                    code="class_state")
     await post(platform, f"{url}/opening", {})
-    await rejected(platform, roll, {"entries": [{"cadre_id": c, "status": "present"}]}, 422,
+    await assert_rejected(platform, roll, {"entries": [{"cadre_id": c, "status": "present"}]}, 422,
                    code="not_enrolled", pointer="#/entries/0/cadre_id")
-    await rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "asleep"}]}, 422,
+    await assert_rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "asleep"}]}, 422,
                    pointer="#/entries/0/status")
-    await rejected(platform, roll, {"entries": []}, 422, pointer="#/entries")
-    await rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "present"}] * 2}, 422,
+    await assert_rejected(platform, roll, {"entries": []}, 422, pointer="#/entries")
+    await assert_rejected(platform, roll, {"entries": [{"cadre_id": a, "status": "present"}] * 2}, 422,
                    code="duplicate_entry")
-    await rejected(platform, f"{url}/sessions/9/attendance",
+    await assert_rejected(platform, f"{url}/sessions/9/attendance",
                    {"entries": [{"cadre_id": a, "status": "present"}]}, 404)
 
     await post(platform, roll, {"entries": [{"cadre_id": a, "status": "leave"},
@@ -278,7 +278,7 @@ async def test_attendance_leave_withdrawal_and_completion_credit(platform):
     trainees = await get(platform, f"{url}/trainees", second.json()["consistency_token"])
     assert {t["cadre_id"]: (t["status"], t["leave_hours"]) for t in trainees["items"]} == {
         a: ("withdrawn", 5), b: ("active", 0)}  # 5 hours of leave > 28 / 7
-    await rejected(platform, f"{url}/sessions/3/attendance",
+    await assert_rejected(platform, f"{url}/sessions/3/attendance",
                    {"entries": [{"cadre_id": a, "status": "present"}]}, 422,
                    code="trainee_withdrawn")
     await post(platform, f"{url}/sessions/3/attendance",
@@ -310,7 +310,8 @@ async def test_withdrawal_frees_the_dates_for_another_class(platform):
     await post(platform, f"{CLASSES}/{first['id']}/sessions/1/attendance",
                {"entries": [{"cadre_id": cadre, "status": "leave"}]})
     overlapping = await schedule(platform, name="2024年进修班", kind="advanced")
-    await enrol(platform, overlapping["id"], cadre)
+    enrolled = await enrol(platform, overlapping["id"], cadre)
+    assert enrolled.status_code == 201
 
 
 # -- credit hours ----------------------------------------------------------------------------------
@@ -353,13 +354,13 @@ async def test_mass_events_head_counts_and_revision(platform):
     assert art.headers["location"] == f"{url}/{art.json()['id']}"
     await post(platform, url, {"title": "警示教育片观影", "kind": "screening", "mode": "online",
                                "head_count": 300, "effective_on": "2024-09-10"})
-    await rejected(platform, url, {"title": "x", "kind": "other", "head_count": 0,
+    await assert_rejected(platform, url, {"title": "x", "kind": "other", "head_count": 0,
                                    "effective_on": "2024-06-28"}, 422, pointer="#/head_count")
-    await rejected(platform, url, {"title": "x", "kind": "other", "head_count": 5,
+    await assert_rejected(platform, url, {"title": "x", "kind": "other", "head_count": 5,
                                    "effective_on": "2999-06-28"}, 422, code="future_date")
     revisions = f"{url}/{art.json()['id']}/head-count-revisions"
-    await rejected(platform, revisions, {"head_count": 780, "reason": "核对"}, 422, code="unchanged")
-    await rejected(platform, f"{url}/nope/head-count-revisions", {"head_count": 1, "reason": "x"},
+    await assert_rejected(platform, revisions, {"head_count": 780, "reason": "核对"}, 422, code="unchanged")
+    await assert_rejected(platform, f"{url}/nope/head-count-revisions", {"head_count": 1, "reason": "x"},
                    404)
     revised = await post(platform, revisions, {"head_count": 790, "reason": "补录"})
     view = await get(platform, f"{url}/{art.json()['id']}", revised.json()["consistency_token"])
@@ -385,16 +386,16 @@ async def test_study_campaign_progress_chapter_by_chapter(platform):
         "title": "党纪学习教育", "subject": "《中国共产党纪律处分条例》",
         "chapters": ["第一编 总则", "第二编 分则", "附则"], "effective_on": "2024-04-15"})
     campaign = f"{url}/{launched.json()['id']}"
-    await rejected(platform, url, {"title": "x", "subject": "y", "chapters": [],
+    await assert_rejected(platform, url, {"title": "x", "subject": "y", "chapters": [],
                                    "effective_on": "2024-04-15"}, 422, pointer="#/chapters")
-    await rejected(platform, f"{campaign}/chapters", {"chapter": 2, "participants": 90,
+    await assert_rejected(platform, f"{campaign}/chapters", {"chapter": 2, "participants": 90,
                                                       "effective_on": "2024-04-20"},
                    422, code="chapter_order")
     first = await post(platform, f"{campaign}/chapters",
                        {"chapter": 1, "participants": 120, "effective_on": "2024-04-20"})
     view = await get(platform, campaign, first.json()["consistency_token"])
     assert (view["chapters_done"], view["progress"], view["status"]) == (1, 0.3333, "running")
-    await rejected(platform, f"{campaign}/chapters", {"chapter": 1, "participants": 90,
+    await assert_rejected(platform, f"{campaign}/chapters", {"chapter": 1, "participants": 90,
                                                       "effective_on": "2024-04-21"}, 409)
     await post(platform, f"{campaign}/chapters",
                {"chapter": 2, "participants": 110, "effective_on": "2024-05-20"})
@@ -407,7 +408,7 @@ async def test_study_campaign_progress_chapter_by_chapter(platform):
                                                            "2024-06-20"]
     listed = await get(platform, url, status="completed")
     assert [c["id"] for c in listed["items"]] == [launched.json()["id"]]
-    await rejected(platform, f"{url}/nope/chapters", {"chapter": 1, "participants": 1,
+    await assert_rejected(platform, f"{url}/nope/chapters", {"chapter": 1, "participants": 1,
                                                       "effective_on": "2024-04-20"}, 404)
 
 
@@ -418,8 +419,8 @@ async def test_roles_training_officer_writes_viewer_reads(platform):
     viewer = bearer(platform.settings, "viewer")
     personnel_officer = bearer(platform.settings, "personnel_officer")
     accepted = await post(platform, CLASSES, class_body(), headers=officer)
-    await rejected(platform, CLASSES, class_body(), 403, headers=viewer)
-    await rejected(platform, CLASSES, class_body(), 403, headers=personnel_officer)
+    await assert_rejected(platform, CLASSES, class_body(), 403, headers=viewer)
+    await assert_rejected(platform, CLASSES, class_body(), 403, headers=personnel_officer)
     officer_units = await platform.post("/api/v1/personnel/units", json={"name": "x"},
                                         headers=officer)
     assert officer_units.status_code == 403

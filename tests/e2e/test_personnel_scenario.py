@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.personnel_helpers import command, query, rebuild_and_compare, settle
+from tests.e2e.personnel_helpers import assert_rebuild_equals_live, command, query, settle
 from tests.support.national_ids import national_id
 
 pytestmark = pytest.mark.e2e
@@ -810,5 +810,5 @@ async def test_a_year_of_cadre_work(platform, tmp_path):
     assert all(p.id in ids for p in sample)
 
     # -- and everything rebuilt from the store equals the live read models ------------------
-    counts = await rebuild_and_compare(platform, tmp_path)
+    counts = await assert_rebuild_equals_live(platform, tmp_path)
     assert counts["rm_cadres"] == len(c.people)

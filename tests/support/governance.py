@@ -82,7 +82,7 @@ async def post(client, path: str, body: dict | None = None, headers: dict | None
     return response.json()
 
 
-async def refused(client, path: str, body: dict | None, headers: dict, status: int | tuple,
+async def assert_refused(client, path: str, body: dict | None, headers: dict, status: int | tuple,
                   code: str | None = None) -> dict:
     """The command is refused with problem+json and appends nothing."""
     before = await head(client)

@@ -27,7 +27,7 @@ def issue(due: date = date(2024, 3, 31), text: str = "子女入学") -> IssueInp
     return IssueInput(description=text, action="协调教育局", owner="市教育局", due_on=due)
 
 
-def rejected(call, code: str, pointer: str | None = None) -> None:
+def assert_rejected(call, code: str, pointer: str | None = None) -> None:
     with pytest.raises(DomainRuleViolation) as caught:
         call()
     assert caught.value.code == code
@@ -45,8 +45,8 @@ def test_register_and_register_twice():
 
 
 def test_think_tank_expert_needs_a_field_and_an_ordered_term():
-    rejected(lambda: registered("think_tank_expert", field=None), "field_required", "#/field")
-    rejected(lambda: registered("think_tank_expert", term_ends_on=date(2024, 1, 10)),
+    assert_rejected(lambda: registered("think_tank_expert", field=None), "field_required", "#/field")
+    assert_rejected(lambda: registered("think_tank_expert", term_ends_on=date(2024, 1, 10)),
              "date_order", "#/term_ends_on")
     expert = registered("think_tank_expert", term_ends_on=date(2027, 1, 9))
     assert expert.pending[0].term_ends_on == date(2027, 1, 9)
@@ -54,7 +54,7 @@ def test_think_tank_expert_needs_a_field_and_an_ordered_term():
 
 
 def test_registration_cannot_be_in_the_future():
-    rejected(lambda: registered(on=date(2025, 1, 1)), "future_date", "#/registered_on")
+    assert_rejected(lambda: registered(on=date(2025, 1, 1)), "future_date", "#/registered_on")
 
 
 def test_the_phone_is_sealed_in_the_event():
@@ -94,16 +94,16 @@ def test_visit_raises_follow_ups_with_ids_derived_from_the_visit():
 
 def test_visit_rules():
     expert = registered()
-    rejected(lambda: expert.record_visit(visited_on=date(2024, 1, 9), visitors=["部长"],
+    assert_rejected(lambda: expert.record_visit(visited_on=date(2024, 1, 9), visitors=["部长"],
                                          occasion="routine", issues=[], today=TODAY),
              "date_order", "#/visited_on")
-    rejected(lambda: expert.record_visit(visited_on=date(2025, 1, 1), visitors=["部长"],
+    assert_rejected(lambda: expert.record_visit(visited_on=date(2025, 1, 1), visitors=["部长"],
                                          occasion="routine", issues=[], today=TODAY),
              "future_date", "#/visited_on")
-    rejected(lambda: expert.record_visit(visited_on=date(2024, 2, 5), visitors=["部长", "部长"],
+    assert_rejected(lambda: expert.record_visit(visited_on=date(2024, 2, 5), visitors=["部长", "部长"],
                                          occasion="routine", issues=[], today=TODAY),
              "duplicate_visitor", "#/visitors")
-    rejected(lambda: expert.record_visit(visited_on=date(2024, 2, 5), visitors=["部长"],
+    assert_rejected(lambda: expert.record_visit(visited_on=date(2024, 2, 5), visitors=["部长"],
                                          occasion="routine", today=TODAY,
                                          issues=[issue(), issue(due=date(2024, 2, 4))]),
              "date_order", "#/issues/1/due_on")
@@ -118,9 +118,9 @@ def test_a_follow_up_is_closed_once():
     visit_id = expert.record_visit(visited_on=date(2024, 2, 5), visitors=["部长"],
                                    occasion="routine", issues=[issue()], today=TODAY)
     follow_up = f"{visit_id}.1"
-    rejected(lambda: expert.close_follow_up(follow_up, resolution="x", closed_on=date(2024, 2, 4),
+    assert_rejected(lambda: expert.close_follow_up(follow_up, resolution="x", closed_on=date(2024, 2, 4),
                                             today=TODAY), "date_order", "#/closed_on")
-    rejected(lambda: expert.close_follow_up(follow_up, resolution="x", closed_on=date(2025, 2, 4),
+    assert_rejected(lambda: expert.close_follow_up(follow_up, resolution="x", closed_on=date(2025, 2, 4),
                                             today=TODAY), "future_date", "#/closed_on")
     expert.close_follow_up(follow_up, resolution="已入学", closed_on=date(2024, 3, 1), today=TODAY)
     assert isinstance(expert.pending[-1], FollowUpClosed)
@@ -135,9 +135,9 @@ def test_a_follow_up_is_closed_once():
 def test_secondment_dates_are_ordered():
     expert = registered("doctoral_service_group")
     for starts, ends in [(date(2024, 7, 1), date(2024, 7, 1)), (date(2024, 7, 1), date(2024, 6, 30))]:
-        rejected(lambda s=starts, e=ends: expert.arrange_secondment(
+        assert_rejected(lambda s=starts, e=ends: expert.arrange_secondment(
             host_unit="发改局", post="副局长", starts_on=s, ends_on=e), "date_order", "#/ends_on")
-    rejected(lambda: expert.arrange_secondment(host_unit="发改局", post="副局长",
+    assert_rejected(lambda: expert.arrange_secondment(host_unit="发改局", post="副局长",
                                                starts_on=date(2024, 1, 1), ends_on=date(2024, 12, 31)),
              "date_order", "#/starts_on")
     secondment = expert.arrange_secondment(host_unit="发改局", post="副局长",
@@ -150,7 +150,7 @@ def test_secondments_of_one_expert_do_not_overlap():
     expert = registered("doctoral_service_group")
     first = expert.arrange_secondment(host_unit="发改局", post="副局长", starts_on=date(2024, 7, 1),
                                       ends_on=date(2025, 6, 30))
-    rejected(lambda: expert.arrange_secondment(host_unit="科技局", post="副局长",
+    assert_rejected(lambda: expert.arrange_secondment(host_unit="科技局", post="副局长",
                                                starts_on=date(2025, 6, 30),
                                                ends_on=date(2025, 12, 31)),
              "overlapping_secondment", "#/starts_on")
@@ -164,11 +164,11 @@ def test_a_secondment_ends_once_within_its_period():
     expert = registered("doctoral_service_group")
     secondment = expert.arrange_secondment(host_unit="发改局", post="副局长",
                                            starts_on=date(2024, 1, 15), ends_on=date(2024, 12, 31))
-    rejected(lambda: expert.end_secondment(secondment, ended_on=date(2024, 1, 14), evaluation=None,
+    assert_rejected(lambda: expert.end_secondment(secondment, ended_on=date(2024, 1, 14), evaluation=None,
                                            today=TODAY), "date_order", "#/ended_on")
-    rejected(lambda: expert.end_secondment(secondment, ended_on=date(2025, 1, 1), evaluation=None,
+    assert_rejected(lambda: expert.end_secondment(secondment, ended_on=date(2025, 1, 1), evaluation=None,
                                            today=date(2025, 2, 1)), "date_order", "#/ended_on")
-    rejected(lambda: expert.end_secondment(secondment, ended_on=date(2024, 12, 31), evaluation=None,
+    assert_rejected(lambda: expert.end_secondment(secondment, ended_on=date(2024, 12, 31), evaluation=None,
                                            today=date(2024, 12, 30)), "future_date", "#/ended_on")
     expert.end_secondment(secondment, ended_on=date(2024, 12, 31), evaluation="合格", today=TODAY)
     assert isinstance(expert.pending[-1], SecondmentEnded)

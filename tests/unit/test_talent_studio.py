@@ -21,7 +21,7 @@ def certified(on: date = date(2024, 5, 20)) -> Studio:
     return studio
 
 
-def rejected(call, code: str, pointer: str | None = None) -> DomainRuleViolation:
+def assert_rejected(call, code: str, pointer: str | None = None) -> DomainRuleViolation:
     with pytest.raises(DomainRuleViolation) as caught:
         call()
     assert caught.value.code == code
@@ -45,7 +45,7 @@ def test_certify_twice_is_a_conflict():
 
 
 def test_certification_cannot_be_in_the_future():
-    rejected(lambda: Studio("s").certify(
+    assert_rejected(lambda: Studio("s").certify(
         name="x", field="craftsman", lead=StudioLead(name="y"), host_unit="z",
         certified_on=date(2025, 1, 1), document_number=None, today=TODAY),
         "future_date", "#/certified_on")
@@ -67,7 +67,7 @@ def test_funding_accumulates_and_each_grant_has_a_derived_id():
 @pytest.mark.parametrize("amount", [0, -50_000, 50_000.0, "50000", True])
 def test_funding_must_be_a_positive_integer(amount):
     studio = certified()
-    rejected(lambda: studio.grant_funding(amount_yuan=amount, granted_on=date(2024, 6, 1),
+    assert_rejected(lambda: studio.grant_funding(amount_yuan=amount, granted_on=date(2024, 6, 1),
                                           purpose=None, today=TODAY), "amount", "#/amount_yuan")
     assert studio.version == 1
 
@@ -81,15 +81,15 @@ def test_no_funding_for_an_uncertified_studio():
 def test_no_funding_for_a_revoked_studio():
     studio = certified()
     studio.revoke(reason="考核不合格", revoked_on=date(2024, 10, 1), today=TODAY)
-    rejected(lambda: studio.grant_funding(amount_yuan=50_000, granted_on=date(2024, 11, 1),
+    assert_rejected(lambda: studio.grant_funding(amount_yuan=50_000, granted_on=date(2024, 11, 1),
                                           purpose=None, today=TODAY), "studio_revoked")
 
 
 def test_funding_cannot_precede_certification_nor_be_in_the_future():
     studio = certified()
-    rejected(lambda: studio.grant_funding(amount_yuan=1, granted_on=date(2024, 5, 19),
+    assert_rejected(lambda: studio.grant_funding(amount_yuan=1, granted_on=date(2024, 5, 19),
                                           purpose=None, today=TODAY), "date_order", "#/granted_on")
-    rejected(lambda: studio.grant_funding(amount_yuan=1, granted_on=date(2025, 1, 1),
+    assert_rejected(lambda: studio.grant_funding(amount_yuan=1, granted_on=date(2025, 1, 1),
                                           purpose=None, today=TODAY), "future_date", "#/granted_on")
     studio.grant_funding(amount_yuan=1, granted_on=date(2024, 5, 20), purpose=None, today=TODAY)
 
@@ -103,15 +103,15 @@ def test_annual_review_once_per_year_from_the_certification_year():
     with pytest.raises(Conflict):
         studio.review(year=2024, grade="qualified", reviewed_on=date(2024, 12, 30), comment=None,
                       today=TODAY)
-    rejected(lambda: studio.review(year=2023, grade="qualified", reviewed_on=date(2024, 1, 5),
+    assert_rejected(lambda: studio.review(year=2023, grade="qualified", reviewed_on=date(2024, 1, 5),
                                    comment=None, today=TODAY), "review_year", "#/year")
 
 
 def test_review_happens_in_or_after_the_year_reviewed_and_not_in_the_future():
     studio = certified(date(2023, 3, 1))
-    rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2023, 12, 31),
+    assert_rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2023, 12, 31),
                                    comment=None, today=TODAY), "date_order", "#/reviewed_on")
-    rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2025, 1, 10),
+    assert_rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2025, 1, 10),
                                    comment=None, today=TODAY), "future_date", "#/reviewed_on")
     studio.review(year=2023, grade="qualified", reviewed_on=date(2024, 1, 10), comment="ok",
                   today=TODAY)
@@ -120,15 +120,15 @@ def test_review_happens_in_or_after_the_year_reviewed_and_not_in_the_future():
 def test_revoked_studio_is_not_reviewed():
     studio = certified()
     studio.revoke(reason="撤销", revoked_on=date(2024, 10, 1), today=TODAY)
-    rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2024, 12, 1),
+    assert_rejected(lambda: studio.review(year=2024, grade="qualified", reviewed_on=date(2024, 12, 1),
                                    comment=None, today=TODAY), "studio_revoked")
 
 
 def test_revoke_once_not_before_certification():
     studio = certified()
-    rejected(lambda: studio.revoke(reason="x", revoked_on=date(2024, 5, 1), today=TODAY),
+    assert_rejected(lambda: studio.revoke(reason="x", revoked_on=date(2024, 5, 1), today=TODAY),
              "date_order", "#/revoked_on")
-    rejected(lambda: studio.revoke(reason="x", revoked_on=date(2025, 5, 1), today=TODAY),
+    assert_rejected(lambda: studio.revoke(reason="x", revoked_on=date(2025, 5, 1), today=TODAY),
              "future_date", "#/revoked_on")
     studio.revoke(reason="x", revoked_on=date(2024, 5, 20), today=TODAY)
     assert isinstance(studio.pending[-1], StudioRevoked) and studio.revoked
