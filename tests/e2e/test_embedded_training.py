@@ -183,6 +183,12 @@ async def test_enrolling_a_cadre_training_does_not_know_yet_is_a_retryable_409(p
         if retry.status_code != 409:
             break
     assert retry.status_code == 201, retry.text
+    # names come from the personnel read model, fed apart from training's own cadre view:
+    # wait until it has the recruitment too
+    for _ in range(500):
+        if (await platform.get(f"/api/v1/cadres/{cadre_id}", headers=platform.admin)).status_code == 200:
+            break
+        await asyncio.sleep(0.01)
     trainees = await get(platform, f"{CLASSES}/{cls['id']}/trainees",
                          retry.json()["consistency_token"])
     assert [(t["cadre_id"], t["name"], t["status"]) for t in trainees["items"]] == [
