@@ -225,7 +225,9 @@ def projector() -> None:
         topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
         datadir=str(settings.var_dir / "faust"), metrics=metrics,
         dead_letter_topic=settings.dead_letter_topic(),
-        session_timeout=settings.kafka.session_timeout)
+        session_timeout=settings.kafka.session_timeout,
+        batch_size=settings.kafka.projector_batch_size,
+        batch_within=settings.kafka.projector_batch_within)
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()
 
@@ -267,7 +269,9 @@ def consume(service: Annotated[str, typer.Argument(
         app_id=f"{settings.kafka.projector_group}.{service}-consumer",
         bootstrap_servers=settings.kafka.bootstrap_servers,
         topics=module.consumed_topics(settings), runners=runners,
-        partitions=settings.kafka.partitions, datadir=str(datadir))
+        partitions=settings.kafka.partitions, datadir=str(datadir),
+        batch_size=settings.kafka.projector_batch_size,
+        batch_within=settings.kafka.projector_batch_within)
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)
     worker.execute_from_commandline()
 

@@ -205,7 +205,8 @@ def create_service_app(service: str, settings: Settings, metrics: Metrics | None
 def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
     store = SERVICES[service].build_store(settings, metrics)
     return Relay(service, store, bootstrap_servers=settings.kafka.bootstrap_servers,
-                 topic_for=lambda kind: settings.topic(service, kind), metrics=metrics)
+                 topic_for=lambda kind: settings.topic(service, kind), metrics=metrics,
+                 poll_interval=settings.kafka.relay_poll_interval)
 
 
 async def kafka_lags(bootstrap_servers: str, read_engine: AsyncEngine, projections: list[str],

@@ -3,6 +3,10 @@
 Idempotent producer (acks=all), key = stream id, so each stream keeps its order within its
 partition. The checkpoint records only the in-order prefix the broker acknowledged; after a
 crash the relay resends from there, and consumers drop the duplicates by stream version.
+
+On PostgreSQL the relay does not wait for its next poll: a statement trigger on the events
+table sends a NOTIFY when an append commits, and the relay LISTENs for it (the poll stays as
+the fallback, e.g. while the listening connection is being re-established).
 """
 
 from __future__ import annotations
@@ -32,12 +36,74 @@ relay_checkpoint_table = sa.Table(
 )
 
 
+NOTIFY_CHANNEL = "zugong_events_appended"
+
+_NOTIFY_DDL = (
+    "SELECT pg_advisory_xact_lock(7240212)",  # concurrent CREATE OR REPLACE would collide
+    "CREATE OR REPLACE FUNCTION zugong_events_appended() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END $$",
+    "CREATE OR REPLACE TRIGGER zugong_events_appended AFTER INSERT ON events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION zugong_events_appended()",
+)
+
+
+class AppendListener:
+    """Wakes the relay when an append commits (PostgreSQL LISTEN/NOTIFY); on SQLite, or when
+    the listening connection fails, ``wait`` simply times out and the relay polls."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._signal = asyncio.Event()
+        self._connection = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.store.engine.dialect.name == "postgresql"
+
+    async def install(self) -> None:
+        """Create the trigger (idempotent); the events table must exist."""
+        if not self.enabled:
+            return
+        async with self.store.engine.begin() as conn:
+            for statement in _NOTIFY_DDL:
+                await conn.exec_driver_sql(statement)
+
+    async def _ensure_listening(self) -> None:
+        if not self.enabled or (self._connection is not None
+                                and not self._connection.is_closed()):
+            return
+        import asyncpg
+
+        url = self.store.engine.url.set(drivername="postgresql")
+        connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+        await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._signal.set())
+        self._connection = connection
+        self._signal.set()  # appends made while nobody listened: look once
+
+    async def wait(self, seconds: float) -> None:
+        try:
+            await self._ensure_listening()
+        except Exception as error:  # the poll covers for it; try again next time
+            log.warning("relay_listen_failed", error=repr(error)[:300])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._signal.wait(), seconds)
+        self._signal.clear()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
 class Relay:
     def __init__(
         self, service: str, store: EventStore, *, bootstrap_servers: str,
         topic_for: Callable[[str], str], metrics: Metrics, batch_size: int = 2000,
         send_timeout: float = 30.0, poll_interval: float = 0.05,
     ) -> None:
+        """``poll_interval``: seconds between looks at the store when idle (on PostgreSQL a
+        NOTIFY wakes the relay sooner)."""
         self.service = service
         self.store = store
         self.bootstrap_servers = bootstrap_servers
@@ -48,6 +114,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.name = f"relay:{service}"
         self._producer: AIOKafkaProducer | None = None
+        self._appends = AppendListener(store)
 
     async def _producer_or_new(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -131,6 +198,10 @@ class Relay:
         log.info("relay_started", service=self.service, bootstrap=self.bootstrap_servers)
         delay = 0.1
         try:
+            await self._appends.install()
+        except Exception as error:  # e.g. no right to create triggers: polling still works
+            log.warning("relay_notify_trigger_failed", error=repr(error)[:300])
+        try:
             while not stop.is_set():
                 try:
                     published = await self.run_once()
@@ -142,7 +213,11 @@ class Relay:
                     await asyncio.sleep(delay)
                     delay = min(5.0, delay * 2)
                 if not published:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.poll_interval)
+                    waiting = asyncio.ensure_future(self._appends.wait(self.poll_interval))
+                    stopping = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    for task in (waiting, stopping):
+                        task.cancel()
         finally:
+            await self._appends.close()
             await self._drop_producer()

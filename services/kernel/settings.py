@@ -60,6 +60,15 @@ class KafkaSettings(BaseModel):
     session_timeout: float = Field(
         10.0, description="Projector consumer session timeout (s): how long a dead projector "
         "keeps its partitions before the group reassigns them.")
+    projector_batch_size: int = Field(
+        1000, ge=1, description="Most events a projector hands to its projections in one "
+        "transaction.")
+    projector_batch_within: float = Field(
+        0.005, gt=0, description="Seconds a projector waits for a batch to fill before applying "
+        "what it has: the freshness it adds when traffic is light.")
+    relay_poll_interval: float = Field(
+        0.05, gt=0, description="Seconds between a relay's looks at its store when idle. On "
+        "PostgreSQL a NOTIFY from the events table wakes it at once; this is the fallback.")
     dead_letter_topic: str = Field(
         "zugong.deadletter", description="Where the projector also publishes parked events "
         "(key: projection; the dead_letters table stays the record). Prefixed like the others.")
