@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent
-from services.kernel.db import is_sqlite
+from services.kernel.db import create_tables, is_sqlite
 from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 
 __all__ = [
@@ -180,7 +180,7 @@ class EventStore:
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(store_metadata.create_all)
+            await create_tables(conn, store_metadata)
 
     async def append(
         self, writes: Sequence[StreamWrite], metadata: CommandMetadata,

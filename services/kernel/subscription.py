@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
-from services.kernel.db import upsert
+from services.kernel.db import create_tables, upsert
 from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 
@@ -174,8 +174,7 @@ class SubscriptionRunner:
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(checkpoint_metadata.create_all)
-            await conn.run_sync(self.projection.metadata.create_all)
+            await create_tables(conn, checkpoint_metadata, self.projection.metadata)
 
     async def position(self, source: str) -> int:
         async with self.engine.connect() as conn:
