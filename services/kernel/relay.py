@@ -174,7 +174,7 @@ class Relay:
 
     async def run_once(self) -> int:
         """Publish one batch from the checkpoint; returns how many events were published."""
-        position = await self.position()
+        position = await self.position()  # each time: an operator may have moved it back
         events = await self.store.read_all(position, self.batch_size)
         if not events:
             self.metrics.relay_backlog.labels(self.service).set(0)
@@ -189,8 +189,11 @@ class Relay:
         if published:
             await self._save_position(acknowledged)
             self.metrics.relay_published.labels(self.service).inc(published)
-        head = await self.store.head_position()
-        self.metrics.relay_backlog.labels(self.service).set(head - max(acknowledged, position))
+        if len(events) < self.batch_size and acknowledged == events[-1].position:
+            backlog = 0  # the read reached the head and everything read was acknowledged
+        else:
+            backlog = await self.store.head_position() - max(acknowledged, position)
+        self.metrics.relay_backlog.labels(self.service).set(backlog)
         return published
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
