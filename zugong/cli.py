@@ -5,6 +5,7 @@ mint development tokens, run a local Kafka broker, export contract schemas, and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -163,32 +164,49 @@ def gateway(
 
 @app.command()
 def relay(service: Annotated[str, typer.Argument(help="Service whose store to relay.")]) -> None:
-    """Publish a service's stored events to Kafka (outbox relay)."""
-    from prometheus_client import start_http_server
-
+    """Publish a service's stored events to Kafka (outbox relay). With ZUGONG_METRICS_PORT it
+    serves /metrics, /healthz and /readyz (store reachable, broker acknowledging) there."""
     from services.kernel.metrics import Metrics
-    from zugong.runtime import build_relay
+    from services.kernel.ops_server import serve_ops
+    from zugong.runtime import build_relay, relay_readiness
 
     settings = _settings()
     if not settings.kafka.bootstrap_servers:
         console.print("set ZUGONG_KAFKA__BOOTSTRAP_SERVERS")
         raise typer.Exit(2)
     metrics = Metrics()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, registry=metrics.registry)
 
     async def main() -> None:
         from services.kernel.kafka_admin import ensure_topics
 
-        await ensure_topics(settings.kafka.bootstrap_servers, settings.all_topics(service),
-                            settings.kafka.partitions)
-        the_relay = build_relay(service, settings, metrics)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await the_relay.store.create_schema()
-        await the_relay.run(stop)
+        the_relay = build_relay(service, settings, metrics)
+        ops = None
+        if settings.metrics_port:
+            ops = asyncio.create_task(serve_ops(settings.metrics_port, metrics.registry,
+                                                relay_readiness(the_relay), stop))
+        try:
+            delay = 0.5
+            while not stop.is_set():  # a broker that is not up yet: wait for it, not ready
+                try:
+                    await ensure_topics(settings.kafka.bootstrap_servers,
+                                        settings.all_topics(service), settings.kafka.partitions)
+                    break
+                except Exception as error:
+                    the_relay.broker_error = f"creating topics: {error!r}"[:300]
+                    console.print(f"broker not reachable ({error!r}); retrying in {delay:.1f} s")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    delay = min(5.0, delay * 2)
+            await the_relay.store.create_schema()
+            await the_relay.run(stop)
+        finally:
+            stop.set()
+            if ops is not None:
+                await ops
 
     asyncio.run(main())
 

@@ -209,6 +209,16 @@ def build_relay(service: str, settings: Settings, metrics: Metrics) -> Relay:
                  poll_interval=settings.kafka.relay_poll_interval)
 
 
+def relay_readiness(relay: Relay) -> dict:
+    """The relay's /readyz checks: its store answers, and the broker acknowledged its last
+    publish (or, when idle, its producer connected)."""
+    async def broker() -> tuple[bool, str]:
+        error = relay.broker_error
+        return (error is None), (error or "acknowledging")
+
+    return {"store": _db_checker(relay.store.engine), "broker": broker}
+
+
 async def kafka_lags(bootstrap_servers: str, read_engine: AsyncEngine, projections: list[str],
                      topics: list[str]) -> dict[str, int]:
     """Per projection, the events on the topics it has not consumed yet. The topics' end

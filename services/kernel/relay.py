@@ -115,13 +115,19 @@ class Relay:
         self.name = f"relay:{service}"
         self._producer: AIOKafkaProducer | None = None
         self._appends = AppendListener(store)
+        self.broker_error: str | None = "not connected yet"
+        """Why the last attempt to publish failed; None once the broker acknowledged."""
 
     async def _producer_or_new(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
                 linger_ms=5, max_batch_size=512 * 1024, request_timeout_ms=15000)
-            await producer.start()
+            try:
+                await producer.start()
+            except Exception as error:
+                self.broker_error = repr(error)[:300]
+                raise
             self._producer = producer
         return self._producer
 
@@ -164,10 +170,13 @@ class Relay:
             asyncio.gather(*futures, return_exceptions=True), self.send_timeout)
         for event, result in zip(events, results, strict=True):
             if isinstance(result, BaseException):
+                self.broker_error = repr(result)[:300]
                 log.warning("relay_send_failed", error=repr(result), position=event.position)
                 await self._drop_producer()
                 break
             acknowledged = event.position
+        if acknowledged:
+            self.broker_error = None
         self.metrics.relay_publish_latency.labels(self.service).observe(
             time.perf_counter() - started)
         return acknowledged
@@ -178,10 +187,14 @@ class Relay:
         events = await self.store.read_all(position, self.batch_size)
         if not events:
             self.metrics.relay_backlog.labels(self.service).set(0)
+            if self.broker_error is not None:  # idle: prove the broker is reachable anyway
+                await self._producer_or_new()
+                self.broker_error = None
             return 0
         try:
             acknowledged = await self.publish_batch(events)
         except TimeoutError:
+            self.broker_error = f"no acknowledgement within {self.send_timeout} s"
             log.warning("relay_send_timeout", timeout=self.send_timeout)
             await self._drop_producer()
             return 0
