@@ -2,6 +2,7 @@
 # Make sure the system-level tools the test suite needs are present (idempotent):
 #   * Java >= 17 and Maven  (the Kafka broker the tests start)
 #   * PostgreSQL server binaries, /usr/lib/postgresql/<major>/bin/initdb  (zugong.devinfra.postgres)
+#   * promtool  (validates the Prometheus config and alert rules; Debian package `prometheus`)
 #   * uv  (the project's Python toolchain)
 # As root on Debian/Ubuntu, missing pieces are installed with apt-get (one `apt-get update` at
 # most). Otherwise the script says what is missing and exits 1.
@@ -69,6 +70,7 @@ jmajor="$(java_major)"
 if [ -z "$jmajor" ] || [ "$jmajor" -lt 17 ]; then missing+=(java); fi
 if ! command -v mvn >/dev/null 2>&1; then missing+=(maven); fi
 if [ -z "$(pg_bindir)" ]; then missing+=(postgresql); fi
+if ! command -v promtool >/dev/null 2>&1; then missing+=(promtool); fi
 
 installed=()
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -76,6 +78,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
         echo "ensure-system-deps: missing ${missing[*]} (need Java >= 17, Maven, PostgreSQL server)." >&2
         hint="${missing[*]}"
         hint="${hint/java/openjdk-17-jre-headless}"
+        hint="${hint/promtool/prometheus}"
         echo "  install with: sudo apt-get install -y --no-install-recommends $hint" \
             "(then re-run this script)" >&2
         exit 1
@@ -92,6 +95,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
             fi
             ;;
         maven) packages+=(maven) ;;
+        promtool) packages+=(prometheus) ;;  # only its promtool binary is used
         postgresql)
             # Only the binaries are needed: don't let the package create and start a
             # system cluster on port 5432 (only decided here if postgresql-common is new).
@@ -114,6 +118,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     command -v mvn >/dev/null 2>&1 || { echo "ensure-system-deps: mvn still missing" >&2; exit 1; }
     [ -n "$(pg_bindir)" ] || { echo "ensure-system-deps: initdb still missing" >&2; exit 1; }
+    command -v promtool >/dev/null 2>&1 ||
+        { echo "ensure-system-deps: promtool still missing" >&2; exit 1; }
 fi
 
 # ---------------------------------------------------------------- uv
@@ -154,7 +160,8 @@ fi
 # ---------------------------------------------------------------- summary
 mvn_version="$(mvn -B -v 2>/dev/null | sed -n 's/.*Apache Maven \([0-9][0-9.]*\).*/\1/p' || true)"
 pgdir="$(pg_bindir)"
-summary="java ${jmajor}, maven ${mvn_version:-?}, postgresql $(basename "$(dirname "$pgdir")") ($pgdir), uv ${uv_version:-?}"
+promtool_version="$(promtool --version 2>&1 | sed -n "s/^promtool, version \([0-9.]*\).*/\1/p" || true)"
+summary="java ${jmajor}, maven ${mvn_version:-?}, postgresql $(basename "$(dirname "$pgdir")") ($pgdir), promtool ${promtool_version:-?}, uv ${uv_version:-?}"
 if [ "${#installed[@]}" -gt 0 ]; then
     echo "ensure-system-deps: installed ${installed[*]}; now have $summary$uv_note"
 else
