@@ -213,7 +213,8 @@ def relay(service: Annotated[str, typer.Argument(help="Service whose store to re
 
 @app.command()
 def projector() -> None:
-    """Run the projector: a faust-streaming worker consuming the event topics into read models."""
+    """Run the projector: a faust-streaming worker consuming the event topics into read models.
+    With ZUGONG_METRICS_PORT it serves /metrics, /healthz and /readyz there."""
     import faust
 
     from services.kernel.db import create_engine
@@ -226,9 +227,6 @@ def projector() -> None:
         console.print("set ZUGONG_KAFKA__BOOTSTRAP_SERVERS")
         raise typer.Exit(2)
     metrics = Metrics()
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-        start_http_server(settings.metrics_port, registry=metrics.registry)
 
     async def runners():
         engine = create_engine(settings.database.readmodel_url)
@@ -243,7 +241,8 @@ def projector() -> None:
         topics=settings.all_topics(), runners=runners, partitions=settings.kafka.partitions,
         datadir=str(settings.var_dir / "faust"), metrics=metrics,
         dead_letter_topic=settings.dead_letter_topic(),
-        session_timeout=settings.kafka.session_timeout,
+        session_timeout=settings.kafka.session_timeout, ops_port=settings.metrics_port,
+        max_lag_events=settings.gateway.readiness_max_lag_events,
         batch_size=settings.kafka.projector_batch_size,
         batch_within=settings.kafka.projector_batch_within)
     worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True)

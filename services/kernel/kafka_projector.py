@@ -8,6 +8,7 @@ body: transient failures are retried, poison events are parked by the runner.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -39,14 +40,17 @@ def build_projector_app(
     batch_size: int = 500, batch_within: float = 0.02, partitions: int = 1,
     web_port: int | None = None, datadir: str | None = None, metrics: Metrics | None = None,
     dead_letter_topic: str | None = None, lag_interval: float = 5.0,
-    session_timeout: float = 10.0,
+    session_timeout: float = 10.0, ops_port: int | None = None, max_lag_events: int = 10_000,
 ) -> faust.App:
     """A faust app with one agent over ``topics``; ``runners`` is awaited once, at first batch,
     so no database connection is made at import or construction time.
 
     With ``metrics``, the consumer lag of every partition (and each projection's lag in events
     per source) is updated after each batch and every ``lag_interval`` seconds. With
-    ``dead_letter_topic``, every parked event is also published there (key: projection)."""
+    ``dead_letter_topic``, every parked event is also published there (key: projection).
+    With ``ops_port`` (and ``metrics``) it serves /metrics, /healthz and /readyz there: ready
+    when the projections are running, their database answers and no assigned partition is more
+    than ``max_lag_events`` behind."""
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
@@ -73,6 +77,7 @@ def build_projector_app(
         if dead_letter_topic else None
     consumed: dict[Any, int] = {}  # partition -> last offset applied by every projection
     names: list[str] = []
+    started: list[SubscriptionRunner] = []
 
     def update_lag() -> None:
         if metrics is None:
@@ -101,6 +106,7 @@ def build_projector_app(
     @app.agent(channel, concurrency=1, name="project")
     async def project(stream):
         targets = await runners()
+        started[:] = targets
         names[:] = [r.projection.name for r in targets]
         if dead_letters is not None:
             await dead_letters.maybe_declare()
@@ -117,6 +123,34 @@ def build_projector_app(
             for e in events:
                 consumed[e.message.tp] = e.message.offset
             update_lag()
+
+    async def projections_running() -> tuple[bool, str]:
+        if not started:
+            return False, "starting: not consuming yet"
+        async with started[0].engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True, f"{', '.join(names)}; read-model database reachable"
+
+    async def caught_up() -> tuple[bool, str]:
+        worst, where = 0, "no partition assigned"
+        for tp in app.consumer.assignment():
+            highwater = app.consumer.highwater(tp)
+            if highwater is None or highwater < 0:
+                continue
+            lag = max(0, highwater - consumed.get(tp, -1) - 1)
+            if lag >= worst:
+                worst, where = lag, f"{tp.topic}[{tp.partition}]"
+        return worst <= max_lag_events, f"{worst} events behind at most ({where}); " \
+            f"threshold {max_lag_events}"
+
+    if ops_port is not None and metrics is not None:
+        from services.kernel.ops_server import serve_ops
+
+        @app.task
+        async def serve_operations() -> None:
+            await serve_ops(ops_port, metrics.registry,
+                            {"projections": projections_running, "lag": caught_up},
+                            asyncio.Event())
 
     @app.timer(lag_interval)
     async def refresh_lag() -> None:
