@@ -47,7 +47,9 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def authenticated(request: Request) -> Principal:
+# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a round trip to a worker thread and back per dependency and request.
+async def authenticated(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(request.headers.get("authorization"))
     request.state.principal = principal
@@ -55,7 +57,7 @@ def authenticated(request: Request) -> Principal:
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         principal.require(permission)
         return principal
 
