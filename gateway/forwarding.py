@@ -61,7 +61,7 @@ class ServiceClient:
         cost more per command than the command itself)."""
         body = await request.body()
         headers["content-length"] = str(len(body))
-        path = request.url.path
+        path = request.scope["path"]
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "method": request.method, "scheme": "http", "path": path,
