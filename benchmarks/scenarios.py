@@ -61,7 +61,9 @@ class Context:
 
         urls = {f"ZUGONG_DATABASE__{name.upper()}_URL": f"sqlite+aiosqlite:///{var_dir}/{name}.db"
                 for name in SERVICES}
-        return {**self.env(var_dir), **urls,
+        # ZUGONG_DEMO=0: `zugong run` would otherwise load the demo year through the API, in the
+        # same process, while the benchmark measures it
+        return {**self.env(var_dir), **urls, "ZUGONG_DEMO": "0",
                 "ZUGONG_DATABASE__READMODEL_URL": f"sqlite+aiosqlite:///{var_dir}/readmodel.db"}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import Request
 from fastapi.responses import Response
@@ -14,6 +16,7 @@ _FORWARDED_REQUEST_HEADERS = ("authorization", "idempotency-key", "if-match", "c
                               "x-correlation-id", "x-causation-id")
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "etag", "location", "x-consistency-token",
                                "idempotent-replayed", "www-authenticate")
+_FORWARDED_RESPONSE_RAW = frozenset(h.encode() for h in _FORWARDED_RESPONSE_HEADERS)
 
 
 class ServiceClient:
@@ -22,6 +25,7 @@ class ServiceClient:
     def __init__(self, name: str, *, base_url: str | None = None, app=None,
                  timeout: float = 30.0) -> None:
         self.name = name
+        self._app = app
         if app is not None:
             transport = httpx.ASGITransport(app=app)
             self._client = httpx.AsyncClient(transport=transport, base_url="http://in-process",
@@ -35,6 +39,8 @@ class ServiceClient:
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST_HEADERS
                    if h in request.headers}
         headers["x-correlation-id"] = request.state.correlation_id
+        if self._app is not None:
+            return await self._forward_in_process(request, headers)
         try:
             upstream = await self._client.request(
                 request.method, request.url.path, content=await request.body(),
@@ -48,6 +54,58 @@ class ServiceClient:
                if h in upstream.headers}
         return Response(content=upstream.content, status_code=upstream.status_code,
                         headers=out)
+
+    async def _forward_in_process(self, request: Request, headers: dict[str, str]) -> Response:
+        """Call the service's ASGI app directly: the same request the HTTP path would send,
+        without httpx's request and response models and its transport machinery (which
+        cost more per command than the command itself)."""
+        body = await request.body()
+        headers["content-length"] = str(len(body))
+        path = request.scope["path"]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "method": request.method, "scheme": "http", "path": path,
+            "raw_path": path.encode(), "root_path": "",
+            "query_string": request.scope.get("query_string", b""),
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+            "client": ("127.0.0.1", 0), "server": ("in-process", 80), "extensions": {},
+        }
+        sent_body = False
+        done = asyncio.Event()
+        status = 500
+        out: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> dict:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out.extend((k, v) for k, v in message.get("headers", ())
+                           if k.lower() in _FORWARDED_RESPONSE_RAW)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    done.set()
+
+        try:
+            await self._app(scope, receive, send)
+        except Exception:
+            if not done.is_set():  # the app failed before answering: the gateway answers 500
+                raise
+        finally:
+            done.set()
+        response = Response(content=b"".join(chunks), status_code=status)
+        response.raw_headers = [h for h in response.raw_headers
+                                if h[0] != b"content-type"] + out
+        return response
 
     async def get(self, path: str) -> httpx.Response:
         return await self._client.get(path)

@@ -137,14 +137,34 @@ class TokenVerifier:
             raise ValueError("a TokenVerifier needs a key or a JWKS")
         self._key, self._algorithms, self._jwks = key, list(algorithms), jwks
         self._issuer, self._audience = issuer, audience
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    _CACHE_SIZE = 4096
 
     def verify(self, authorization: str | None) -> Principal:
+        """The principal of a valid ``Bearer`` token.
+
+        A token that verified is remembered (by its exact text) until its ``exp``: a client
+        sends the same token with every request, and the gateway and the in-process service
+        each verify it, so the signature check would otherwise run twice per command."""
         if not authorization:
             raise AuthenticationFailed("missing bearer token (Authorization: Bearer <token>)")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("the Authorization header must be 'Bearer <token>'")
         token = token.strip()
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached[1]:
+                return cached[0]
+            del self._verified[token]
+        principal, expires = self._decode(token)
+        if len(self._verified) >= self._CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             key = self._jwks.key_for(token) if self._jwks is not None else self._key
             claims = jwt.decode(
@@ -157,7 +177,9 @@ class TokenVerifier:
         role = claims["role"]
         if role not in ROLE_PERMISSIONS:
             raise AuthenticationFailed(f"unknown role {role!r}")
-        return Principal(subject=str(claims["sub"]), role=role, township=claims.get("township"))
+        principal = Principal(subject=str(claims["sub"]), role=role,
+                              township=claims.get("township"))
+        return principal, float(claims["exp"])
 
 
 def token_verifier(settings) -> TokenVerifier:

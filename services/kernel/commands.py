@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.kernel.aggregate import Aggregate
-from services.kernel.errors import ConcurrencyConflict, PreconditionFailed
+from services.kernel.errors import ConcurrencyConflict, PreconditionFailed, ZugongError
 from services.kernel.eventstore import CommandMetadata, EventStore
 
 __all__ = [
@@ -79,37 +79,64 @@ async def execute_command(
     """Run ``decide`` (which loads aggregates and records events) and append the result.
 
     A retried request with the same idempotency key gets the first answer without a second
-    append. With ``if_match`` the primary aggregate must be at that version (else 412) and a
+    append, also when it races the first (it loses on the key, the stream version or a rule
+    that the first one's events now break, and then finds the first answer). With ``if_match`` the primary aggregate must be at that version (else 412) and a
     race is not retried; without it a race is retried up to ``max_attempts`` times, then 409.
     """
-    if metadata.idempotency_key:
-        stored = await store.find_command(metadata.idempotency_key, metadata.fingerprint)
-        if stored is not None:
-            return CommandOutcome(**stored.response, replayed=True)
+    replay = await _replay(store, metadata)
+    if replay is not None:
+        return replay
     attempt = 0
     while True:
         attempt += 1
-        decision = await decide()
-        primary = decision.primary
-        if if_match is not None and primary.loaded_version != if_match:
-            raise PreconditionFailed(
-                f"{primary.stream_type} {primary.id} is at version {primary.loaded_version}, "
-                f"not {if_match}; fetch it again"
-            )
-        writes = [a.to_write() for a in decision.changed if a.pending]
-        outcome = CommandOutcome(
-            id=decision.result_id or primary.id,
-            version=primary.version,
-            consistency_token=ConsistencyToken(primary.stream_id, primary.version).encode(),
-        )
         try:
-            await store.append(writes, metadata, response=outcome.body())
-            return outcome
+            return await _attempt(store, decide, metadata, if_match)
         except ConcurrencyConflict:
-            if if_match is not None:
-                raise PreconditionFailed(
-                    f"{primary.stream_type} {primary.id} changed concurrently; fetch it again"
-                ) from None
+            replay = await _replay(store, metadata)  # lost the race to the same request?
+            if replay is not None:
+                return replay
             if attempt >= max_attempts:
                 raise
             await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+        except ZugongError:
+            # Rejected (the key already recorded, "already exists", a stale If-Match) because
+            # the same request, racing this one, has just been applied? Then answer as a retry
+            # of it is answered.
+            replay = await _replay(store, metadata)
+            if replay is None:
+                raise
+            return replay
+
+
+async def _attempt(store: EventStore, decide: Callable[[], Awaitable[Decision]],
+                   metadata: CommandMetadata, if_match: int | None) -> CommandOutcome:
+    decision = await decide()
+    primary = decision.primary
+    if if_match is not None and primary.loaded_version != if_match:
+        raise PreconditionFailed(
+            f"{primary.stream_type} {primary.id} is at version {primary.loaded_version}, "
+            f"not {if_match}; fetch it again"
+        )
+    writes = [a.to_write() for a in decision.changed if a.pending]
+    outcome = CommandOutcome(
+        id=decision.result_id or primary.id,
+        version=primary.version,
+        consistency_token=ConsistencyToken(primary.stream_id, primary.version).encode(),
+    )
+    try:
+        await store.append(writes, metadata, response=outcome.body())
+    except ConcurrencyConflict:
+        if if_match is None:
+            raise  # retried from a fresh load
+        raise PreconditionFailed(
+            f"{primary.stream_type} {primary.id} changed concurrently; fetch it again"
+        ) from None
+    return outcome
+
+
+async def _replay(store: EventStore, metadata: CommandMetadata) -> CommandOutcome | None:
+    """The first answer to this request, if a command with its idempotency key was recorded."""
+    if not metadata.idempotency_key:
+        return None
+    stored = await store.find_command(metadata.idempotency_key, metadata.fingerprint)
+    return CommandOutcome(**stored.response, replayed=True) if stored is not None else None

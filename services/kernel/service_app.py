@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Request, Response
+from fastapi import FastAPI, Header, Request, Response
 from pydantic import BaseModel
 
 from services.kernel.auth import Permission, Principal, TokenVerifier
@@ -47,15 +47,20 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def authenticated(request: Request) -> Principal:
+# Dependencies are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in its
+# thread pool, a round trip to a worker thread and back per dependency and request.
+async def authenticated(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(request.headers.get("authorization"))
     request.state.principal = principal
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
-    def dependency(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    # One dependency, not one on top of ``authenticated``: FastAPI resolves each nested
+    # dependency per request at a cost comparable to the whole command.
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticated(request)
         principal.require(permission)
         return principal
 
@@ -74,9 +79,9 @@ def command_metadata(request: Request, principal: Principal, body: BaseModel | N
                      ) -> CommandMetadata:
     correlation_id = getattr(request.state, "correlation_id", None) or str(uuid.uuid4())
     key = f"{principal.subject}:{idempotency_key}" if idempotency_key else None
-    fingerprint = CommandMetadata.fingerprint_of({
+    fingerprint = CommandMetadata.fingerprint_of({  # compared only for a keyed command
         "path": request.url.path, "params": path_params or {},
-        "body": body.model_dump(mode="json") if body is not None else None})
+        "body": body.model_dump(mode="json") if body is not None else None}) if key else ""
     return CommandMetadata(actor=principal.subject, correlation_id=correlation_id,
                            causation_id=request.headers.get("x-causation-id") or correlation_id,
                            idempotency_key=key, fingerprint=fingerprint)

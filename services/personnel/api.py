@@ -43,7 +43,7 @@ Writer = Annotated[Principal, Depends(require(Permission.PERSONNEL_WRITE))]
 SERVICE = "personnel"
 
 
-def deps(request: Request) -> PersonnelDeps:
+async def deps(request: Request) -> PersonnelDeps:  # async: no thread-pool hop
     return request.app.state.personnel
 
 

@@ -449,3 +449,106 @@ async def test_recorded_event_becomes_a_valid_envelope(store: EventStore) -> Non
     first = (await store.read_stream("unit-e1"))[0].to_envelope("personnel")
     assert first.effectiveon is None
     assert first.model_dump(mode="json")["specversion"] == "1.0"
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+async def test_appends_from_many_tasks_get_contiguous_positions_in_commit_order(
+        store: EventStore) -> None:
+    """Many tasks appending at once (to their own streams and to one shared stream): every
+    event is stored once, positions are contiguous, and each append's events are adjacent."""
+    tasks, appends = 12, 8
+    shared = "unit-shared"
+    await store.append([write("shared", 0, registered("shared"))], meta())
+    base = await store.head_position()
+
+    async def appender(n: int) -> list[list[int]]:
+        batches = []
+        for k in range(appends):
+            if k % 2:
+                for _ in range(50):  # the shared stream: retry on a lost race
+                    version = await store.stream_version(shared)
+                    try:
+                        result = await store.append(
+                            [write("shared", version, adjusted("shared", 100 * n + k))],
+                            meta(actor=f"t{n}"))
+                        break
+                    except ConcurrencyConflict:
+                        await asyncio.sleep(0)
+                else:
+                    pytest.fail("the shared stream was never appended to")
+            else:
+                events = [registered(f"t{n}-{k}"), adjusted(f"t{n}-{k}", k)]
+                result = await store.append([write(f"t{n}-{k}", 0, *events)], meta(actor=f"t{n}"))
+            batches.append([e.position for e in result.events])
+            await asyncio.sleep(0)
+        return batches
+
+    batches = [b for per_task in await asyncio.gather(*[appender(n) for n in range(tasks)])
+               for b in per_task]
+    everything = await store.read_all(base, limit=10_000)
+    positions = [e.position for e in everything]
+    assert len(everything) == tasks * (appends // 2) * 3
+    assert positions == list(range(base + 1, base + 1 + len(everything)))
+    assert sorted(p for b in batches for p in b) == positions
+    assert all(b == list(range(b[0], b[0] + len(b))) for b in batches)
+    stream = await store.read_stream(shared)
+    assert [e.version for e in stream] == list(range(1, tasks * (appends // 2) + 2))
+    assert await store.head_position() == positions[-1]
+
+
+@pytest.mark.parametrize("same_stream", [True, False])
+async def test_racing_duplicates_of_a_keyed_command_append_once_and_all_get_its_answer(
+        store: EventStore, same_stream: bool) -> None:
+    """A client's retries racing each other (same key, same request): one append, and every
+    other attempt answers the first one's response, whether it lost on the stream's version
+    (same aggregate) or on the key (a command that creates a new aggregate id each time)."""
+    repository = Repository(store, Unit, registry)
+    key = f"race-key-{same_stream}"
+    metadata = meta(key=key, fingerprint=CommandMetadata.fingerprint_of({"u": "race"}))
+    head = await store.head_position()
+    ids = iter(range(100))
+
+    def decide_racing():
+        unit_id = f"race-{same_stream}" if same_stream else f"race-{next(ids)}"
+
+        async def decide() -> Decision:
+            unit = await repository.load(unit_id)
+            await asyncio.sleep(0.01)  # every attempt decides before any appends
+            unit.register("县人社局", "party_government_organ", ESTABLISHMENT, None)
+            return Decision([unit], unit)
+        return decide
+
+    outcomes = await asyncio.gather(*[
+        execute_command(store, decide_racing(), metadata) for _ in range(8)])
+
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert len({(o.id, o.version, o.consistency_token) for o in outcomes}) == 1
+    assert await store.head_position() == head + 1
+    [first] = [o for o in outcomes if not o.replayed]
+    assert await store.find_command(key, metadata.fingerprint) == StoredCommand(
+        response=first.body())
+
+
+async def test_racing_commands_with_one_idempotency_key_append_once(store: EventStore) -> None:
+    repository = Repository(store, Unit, registry)
+    metadata = meta(key="race-key", fingerprint=CommandMetadata.fingerprint_of({"u": "race"}))
+    head = await store.head_position()
+    calls: list[str] = []
+
+    async def attempt() -> str:
+        outcome = await execute_command(
+            store, register_unit(repository, "race", calls), metadata)
+        return "replayed" if outcome.replayed else "appended"
+
+    results = await asyncio.gather(*[attempt() for _ in range(8)])
+
+    assert results.count("appended") == 1
+    assert set(results) == {"appended", "replayed"}
+    assert await store.head_position() == head + 1
+    assert await store.stream_version("unit-race") == 1
+    stored = await store.find_command("race-key", metadata.fingerprint)
+    assert stored is not None and stored.response["id"] == "race"
+    again = await execute_command(store, register_unit(repository, "race", calls), metadata)
+    assert again.replayed and again.version == 1
