@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
+from gateway.queries_engine import create_query_engine
 from gateway.readmodels.audit import AuditProjection
 from gateway.readmodels.governance import GovernanceProjection
 from gateway.readmodels.personnel import PersonnelProjection
@@ -111,6 +112,9 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
         service_apps = {name: module.create_app(settings, metrics=metrics, store=stores[name])
                         for name, module in SERVICES.items()}
         read_engine = create_engine(settings.database.readmodel_url)
+        # queries read through their own engine (inline, read-only on SQLite): the projector's
+        # writer engine is left as it is
+        query_engine = create_query_engine(settings.database.readmodel_url)
         runners = projection_runners(read_engine, metrics)
         consumers = service_consumers(stores, metrics)
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
@@ -139,7 +143,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 settings=settings, metrics=metrics, read_engine=read_engine,
                 verifier=token_verifier(settings),
                 vault=PersonalDataVault(settings.personal_data_key),
-                services=clients, stores=stores, readiness=readiness)
+                services=clients, stores=stores, readiness=readiness, query_engine=query_engine)
             try:
                 yield ctx
             finally:
@@ -147,6 +151,8 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 await asyncio.gather(*tasks, return_exceptions=True)
                 for client in clients.values():
                     await client.aclose()
+                if query_engine is not None:
+                    await query_engine.dispose()
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)
