@@ -57,7 +57,7 @@ class GatewayContext:
                                           self.talent, self.governance)
 
 
-def _context(request: Request) -> GatewayContext:
+async def _context(request: Request) -> GatewayContext:  # async: no thread-pool hop
     return request.app.state.context
 
 
