@@ -71,6 +71,22 @@ def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[Subscripti
     return [SubscriptionRunner(p(), engine, metrics) for p in PROJECTIONS]
 
 
+async def ensure_indexes(engine: AsyncEngine) -> None:
+    """Creates the read models' indexes missing from tables that already exist (``create_all``
+    skips an existing table whole, so an index added later would otherwise never appear).
+    Embedded only: a distributed read model (PostgreSQL) gets them from a rebuild, whose fresh
+    tables are moved in with their indexes, rather than from gateways racing to lock tables."""
+
+    def create(conn) -> None:
+        for projection in PROJECTIONS:
+            for table in projection.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(create)
+
+
 def service_consumers(stores: dict[str, EventStore], metrics: Metrics
                       ) -> list[tuple[SubscriptionRunner, str]]:
     """(runner, source service) for every service that consumes other services' events."""
@@ -124,6 +140,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 await stack.enter_async_context(app.router.lifespan_context(app))
             for runner in runners:
                 await runner.create_schema()
+            await ensure_indexes(read_engine)
             tasks = [asyncio.create_task(_supervised(
                 StoreTailSource(name, s).run, runner, stop), name=f"project-{name}")
                 for runner in runners for name, s in stores.items()]

@@ -71,3 +71,30 @@ async def test_a_bad_consistency_token_is_400(platform):
     response = await platform.get("/api/v1/dashboard", params=PERIOD, headers={
         **platform.admin, "X-Consistency-Token": "not-a-token"})
     assert response.status_code == 400
+
+
+async def test_an_index_added_later_is_created_on_an_existing_read_model(tmp_path):
+    """`create_all` skips existing tables with their indexes; the embedded runtime adds them."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from gateway.readmodels.personnel import metadata
+    from tests.support.embedded import embedded_client, embedded_settings
+
+    settings = embedded_settings(tmp_path / "var")
+    path = tmp_path / "var" / "readmodel.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_rm_personnel_cadre_events_labels")
+    engine.dispose()
+
+    def indexes() -> set[str]:
+        with sqlite3.connect(path) as conn:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+
+    assert "ix_rm_personnel_cadre_events_labels" not in indexes()
+    async with embedded_client(settings):
+        assert "ix_rm_personnel_cadre_events_labels" in indexes()
