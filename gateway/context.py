@@ -39,18 +39,21 @@ class GatewayContext:
     readiness: dict[str, Check] = field(default_factory=dict)
     stores: dict[str, Any] = field(default_factory=dict)
     """The services' event stores, when they run in this process (embedded)."""
+    query_engine: Any = None
+    """What the queries and consistency waits read through (``gateway.queries_engine``); the
+    read engine when None. Readiness checks use the read engine."""
 
     def __post_init__(self) -> None:
-        self.personnel = PersonnelQueries(self.read_engine, self.vault.open)
-        self.talent = TalentQueries(self.read_engine, self.vault.open)
-        self.training = TrainingQueries(self.read_engine,
-                                        self.settings.gateway.training_requirements)
-        self.personnel_reports = PersonnelReports(self.read_engine, self.settings.personnel)
-        self.governance = GovernanceQueries(self.read_engine, self.vault.open)
-        self.audit = AuditQueries(self.read_engine)
-        self.consistency = ConsistencyWaiter(self.read_engine, self.metrics,
+        engine = self.query_engine = self.query_engine or self.read_engine
+        self.personnel = PersonnelQueries(engine, self.vault.open)
+        self.talent = TalentQueries(engine, self.vault.open)
+        self.training = TrainingQueries(engine, self.settings.gateway.training_requirements)
+        self.personnel_reports = PersonnelReports(engine, self.settings.personnel)
+        self.governance = GovernanceQueries(engine, self.vault.open)
+        self.audit = AuditQueries(engine)
+        self.consistency = ConsistencyWaiter(engine, self.metrics,
                                              self.settings.gateway.consistency_timeout)
-        self.dashboard = DashboardQueries(self.read_engine, self.personnel_reports, self.training,
+        self.dashboard = DashboardQueries(engine, self.personnel_reports, self.training,
                                           self.talent, self.governance)
 
 

@@ -4,6 +4,8 @@ them; the rest are counted from the read models by effective date within the per
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -16,6 +18,7 @@ from gateway.queries_talent import TalentQueries
 from gateway.queries_training import TrainingQueries
 from gateway.readmodels.governance import LOCAL_TZ, rect_measures, rect_problems, reserve_candidates
 from gateway.readmodels.personnel import cadre_events, units
+from services.kernel.subscription import dead_letters_table, projection_positions_table
 
 __all__ = ["ORG_DEPARTMENT_SUFFIX", "Dashboard", "DashboardQueries", "Figure"]
 
@@ -45,11 +48,68 @@ def _share(part: int, whole: int) -> float | None:
 
 
 class DashboardQueries:
+    """The figures, and a cache of their JSON per period that lives as long as the read models
+    do not change.
+
+    The dashboard runs some forty statements, several of them counts over a whole table; the
+    same periods are asked for again and again. An answer is cached with the read models'
+    *state* it was computed from: every projection's checkpoint (position and when it was
+    written, which a batch, a rebuild's swap and a dead-letter replay each change) and the
+    dead letters' statuses. Each request reads that state (one statement) and recomputes
+    when it differs, so an answer is never older than what a fresh computation at the same
+    moment would read."""
+
+    CACHE_SIZE = 64
+
     def __init__(self, engine: AsyncEngine, personnel: PersonnelReports, training: TrainingQueries,
                  talent: TalentQueries, governance: GovernanceQueries) -> None:
         self.engine = engine
         self.personnel, self.training = personnel, training
         self.talent, self.governance = talent, governance
+        self._cache: OrderedDict[tuple[date, date], tuple[tuple, bytes]] = OrderedDict()
+        self._computing: dict[tuple[date, date], asyncio.Future] = {}
+        self.computed = 0
+        """Answers computed (not served from the cache): for tests and metrics."""
+
+    async def read_model_state(self) -> tuple:
+        positions, letters = projection_positions_table, dead_letters_table
+        state = sa.union_all(
+            sa.select(positions.c.projection, positions.c.source,
+                      sa.cast(positions.c.position, sa.String),
+                      sa.cast(positions.c.updated_at, sa.String)),
+            sa.select(sa.literal("dead_letters"), letters.c.status,
+                      sa.cast(sa.func.count(), sa.String),
+                      sa.cast(sa.func.max(letters.c.id), sa.String)).group_by(letters.c.status))
+        async with self.engine.connect() as conn:
+            return tuple(sorted(tuple(r) for r in (await conn.execute(state)).all()))
+
+    async def dashboard_json(self, start: date, end: date) -> bytes:
+        """The dashboard for the period as JSON (``Dashboard`` by alias), from the cache when
+        the read models have not changed since it was computed."""
+        key = (start, end)
+        while True:
+            state = await self.read_model_state()
+            cached = self._cache.get(key)
+            if cached is not None and cached[0] == state:
+                self._cache.move_to_end(key)
+                return cached[1]
+            pending = self._computing.get(key)
+            if pending is None:
+                break
+            # the same period is being computed: wait for it, then check the state again
+            await asyncio.shield(pending)
+        future = self._computing[key] = asyncio.get_running_loop().create_future()
+        try:
+            body = (await self.dashboard(start, end)).model_dump_json(by_alias=True).encode()
+            self.computed += 1
+            self._cache[key] = (state, body)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
+            return body
+        finally:
+            del self._computing[key]
+            future.set_result(None)
 
     async def dashboard(self, start: date, end: date) -> Dashboard:
         figures: list[Figure] = []

@@ -450,8 +450,16 @@ class TrainingQueries:
         return date(year - requirement.years + 1, 1, 1), date(year, 12, 31)
 
     async def credit_hours(self, cadre_id: str, year: int, level: str | None) -> CreditHoursView:
+        return (await self.credit_hours_years(cadre_id, [year], level))[0]
+
+    async def credit_hours_years(self, cadre_id: str, years: list[int], level: str | None
+                                 ) -> list[CreditHoursView]:
+        """``credit_hours`` for each of ``years``, read in one pass over the cadre's
+        enrolments (the cadre 360 shows up to five years)."""
         level, requirement = self._requirement(level)
-        start, end = self._window(year, requirement)
+        windows = {year: self._window(year, requirement) for year in years}
+        first = min(start for start, _ in windows.values())
+        last = max(end for _, end in windows.values())
         async with self.engine.connect() as conn:
             cadre = (await conn.execute(sa.select(rm_cadres.c.name, rm_cadres.c.unit_id).where(
                 rm_cadres.c.cadre_id == cadre_id))).first()
@@ -460,23 +468,27 @@ class TrainingQueries:
                           enrolments.c.completed_on, classes.c.name, classes.c.kind)
                 .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
                 .where(enrolments.c.cadre_id == cadre_id, enrolments.c.status == "completed",
-                       enrolments.c.completed_on.between(start, end))
+                       enrolments.c.completed_on.between(first, last))
                 .order_by(enrolments.c.completed_on, enrolments.c.class_id))).all()
-            enrolled = await conn.scalar(sa.select(sa.func.count()).select_from(enrolments).where(
-                enrolments.c.cadre_id == cadre_id))
-        if cadre is None and not enrolled:
-            raise NotFound(f"cadre {cadre_id} not found")
-        in_period = sum(r.credited_hours for r in credited)
-        in_year = sum(r.credited_hours for r in credited if r.completed_on.year == year)
-        return CreditHoursView(
-            cadre_id=cadre_id, name=cadre.name if cadre else None,
-            unit_id=cadre.unit_id if cadre else None, year=year, level=level,
-            required_hours=requirement.hours, requirement_years=requirement.years,
-            period_from=start, period_to=end, hours_in_year=in_year, hours_in_period=in_period,
-            met=in_period >= requirement.hours, shortfall=max(0, requirement.hours - in_period),
-            classes=[CreditedClass(class_id=r.class_id, name=r.name, kind=r.kind,
-                                   credited_hours=r.credited_hours, completed_on=r.completed_on)
-                     for r in credited])
+            if cadre is None and not await conn.scalar(sa.select(sa.func.count()).select_from(
+                    enrolments).where(enrolments.c.cadre_id == cadre_id)):
+                raise NotFound(f"cadre {cadre_id} not found")
+        views = []
+        for year, (start, end) in windows.items():
+            rows = [r for r in credited if start <= r.completed_on <= end]
+            in_period = sum(r.credited_hours for r in rows)
+            in_year = sum(r.credited_hours for r in rows if r.completed_on.year == year)
+            views.append(CreditHoursView(
+                cadre_id=cadre_id, name=cadre.name if cadre else None,
+                unit_id=cadre.unit_id if cadre else None, year=year, level=level,
+                required_hours=requirement.hours, requirement_years=requirement.years,
+                period_from=start, period_to=end, hours_in_year=in_year,
+                hours_in_period=in_period, met=in_period >= requirement.hours,
+                shortfall=max(0, requirement.hours - in_period),
+                classes=[CreditedClass(class_id=r.class_id, name=r.name, kind=r.kind,
+                                       credited_hours=r.credited_hours,
+                                       completed_on=r.completed_on) for r in rows]))
+        return views
 
     async def credit_hours_report(self, *, year: int, level: str | None, unit_id: str | None,
                                   limit: int, cursor: str | None) -> CreditHoursReport:

@@ -97,7 +97,7 @@ class UnifiedQueries:
         if await self.ctx.consistency.wait("audit", token) == "stale":
             return "stale"
         wanted = ConsistencyToken.decode(token)
-        async with self.ctx.read_engine.connect() as conn:
+        async with self.ctx.query_engine.connect() as conn:
             event_type = await conn.scalar(sa.select(audit_events.c.type).where(
                 audit_events.c.stream_id == wanted.stream_id,
                 audit_events.c.stream_version == wanted.version))
@@ -113,18 +113,19 @@ class UnifiedQueries:
         if training:
             first = max(cadre.recruited_on.year, year - 4)
             years, used_level, note = [], level or "section", None
-            for y in range(first, year + 1):
-                try:
-                    view = await self.ctx.training.credit_hours(cadre_id, y, level)
-                except NotFound:
-                    note = "no training record for this cadre yet"
-                    years = []
-                    break
+            try:
+                views = await self.ctx.training.credit_hours_years(
+                    cadre_id, list(range(first, year + 1)), level) if first <= year else []
+            except NotFound:
+                note = "no training record for this cadre yet"
+                views = []
+            for view in views:
                 used_level = view.level
                 years.append(TrainingYear(
-                    year=y, hours_in_year=view.hours_in_year, hours_in_period=view.hours_in_period,
-                    required_hours=view.required_hours, requirement_years=view.requirement_years,
-                    met=view.met, shortfall=view.shortfall))
+                    year=view.year, hours_in_year=view.hours_in_year,
+                    hours_in_period=view.hours_in_period, required_hours=view.required_hours,
+                    requirement_years=view.requirement_years, met=view.met,
+                    shortfall=view.shortfall))
             training_part = TrainingPart(level=used_level, years=years, note=note)
         else:
             omitted["training"] = "the role may not read training"

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gateway.app import create_app as create_gateway_app
 from gateway.context import GatewayContext
 from gateway.forwarding import ServiceClient
+from gateway.queries_engine import create_query_engine
 from gateway.readmodels.audit import AuditProjection
 from gateway.readmodels.governance import GovernanceProjection
 from gateway.readmodels.personnel import PersonnelProjection
@@ -70,6 +71,22 @@ def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[Subscripti
     return [SubscriptionRunner(p(), engine, metrics) for p in PROJECTIONS]
 
 
+async def ensure_indexes(engine: AsyncEngine) -> None:
+    """Creates the read models' indexes missing from tables that already exist (``create_all``
+    skips an existing table whole, so an index added later would otherwise never appear).
+    Embedded only: a distributed read model (PostgreSQL) gets them from a rebuild, whose fresh
+    tables are moved in with their indexes, rather than from gateways racing to lock tables."""
+
+    def create(conn) -> None:
+        for projection in PROJECTIONS:
+            for table in projection.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(create)
+
+
 def service_consumers(stores: dict[str, EventStore], metrics: Metrics
                       ) -> list[tuple[SubscriptionRunner, str]]:
     """(runner, source service) for every service that consumes other services' events."""
@@ -111,6 +128,9 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
         service_apps = {name: module.create_app(settings, metrics=metrics, store=stores[name])
                         for name, module in SERVICES.items()}
         read_engine = create_engine(settings.database.readmodel_url)
+        # queries read through their own engine (inline, read-only on SQLite): the projector's
+        # writer engine is left as it is
+        query_engine = create_query_engine(settings.database.readmodel_url)
         runners = projection_runners(read_engine, metrics)
         consumers = service_consumers(stores, metrics)
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
@@ -120,6 +140,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 await stack.enter_async_context(app.router.lifespan_context(app))
             for runner in runners:
                 await runner.create_schema()
+            await ensure_indexes(read_engine)
             tasks = [asyncio.create_task(_supervised(
                 StoreTailSource(name, s).run, runner, stop), name=f"project-{name}")
                 for runner in runners for name, s in stores.items()]
@@ -139,7 +160,7 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 settings=settings, metrics=metrics, read_engine=read_engine,
                 verifier=token_verifier(settings),
                 vault=PersonalDataVault(settings.personal_data_key),
-                services=clients, stores=stores, readiness=readiness)
+                services=clients, stores=stores, readiness=readiness, query_engine=query_engine)
             try:
                 yield ctx
             finally:
@@ -147,6 +168,8 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 await asyncio.gather(*tasks, return_exceptions=True)
                 for client in clients.values():
                     await client.aclose()
+                if query_engine is not None:
+                    await query_engine.dispose()
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)

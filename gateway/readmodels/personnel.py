@@ -127,6 +127,12 @@ cadre_events = sa.Table(
     sa.Column("ref", sa.String(80), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_rm_personnel_cadre_events_kind_date", "kind", "effective_on"),
+    # covering the movement figures (counts by kind and labels over a period, the dashboard's
+    # heaviest statement: read in group order, no sort) and the counts per unit, so that
+    # neither reads the events' rows
+    sa.Index("ix_rm_personnel_cadre_events_labels", "kind", "label", "sublabel", "effective_on",
+             "amount"),
+    sa.Index("ix_rm_personnel_cadre_events_unit_kind", "unit_id", "kind", "effective_on", "label"),
 )
 
 _SLOT_COLUMN = {"civil_servant": "occupied_administrative",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from gateway.context import ContextDep
 from gateway.queries_dashboard import Dashboard
+from gateway.queries_unified import UnifiedQueries
 from gateway.routers.personnel import _PROBLEMS, BadPeriod
 from services.kernel.auth import Forbidden, Permission, Principal
 from services.kernel.service_app import require
@@ -17,6 +18,10 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 Reader = Annotated[Principal, Depends(require(Permission.DASHBOARD_READ))]
+ConsistencyTokenHeader = Annotated[str | None, Header(
+    alias="X-Consistency-Token",
+    description="Token from a command's answer: the figures wait until they include it.")]
+PARTS = ["personnel", "training", "talent", "governance"]
 
 
 @router.get("/dashboard", response_model=Dashboard, responses=_PROBLEMS,
@@ -25,6 +30,7 @@ async def get_dashboard(
     principal: Reader, ctx: ContextDep,
     date_from: Annotated[date, Query(alias="from", description="First effective date.")],
     date_to: Annotated[date, Query(alias="to", description="Last effective date.")],
+    consistency_token: ConsistencyTokenHeader = None,
 ):
     """The article's figures for the period, city-wide: each with a stable key, its value, its
     unit and how it is computed. City-wide figures include every township, so a token scoped to
@@ -35,4 +41,11 @@ async def get_dashboard(
     if date_to < date_from:
         raise BadPeriod("`to` precedes `from`",
                         errors=[{"pointer": "query:to", "detail": "before from"}])
-    return await ctx.dashboard.dashboard(date_from, date_to)
+    state = await UnifiedQueries(ctx).fresh(consistency_token, PARTS)
+    # pre-serialised (and cached while the read models do not change); the response model
+    # above documents it
+    response = Response(await ctx.dashboard.dashboard_json(date_from, date_to),
+                        media_type="application/json")
+    if state:
+        response.headers["X-Consistency"] = state
+    return response

@@ -35,13 +35,15 @@ class BadPeriod(ZugongError):
     status, title, type_slug = 422, "Invalid period", "bad-period"
 
 
-def _etag(response: Response, view, if_none_match: str | None):
-    """A content hash: a composite view has no single version to use."""
-    etag = 'W/"' + hashlib.sha256(view.model_dump_json().encode()).hexdigest()[:20] + '"'
+def _etag(response: Response, view, if_none_match: str | None) -> Response:
+    """A content hash: a composite view has no single version to use. The view is serialised
+    once, for the hash and the body (the response model documents it)."""
+    body = view.model_dump_json().encode()
+    etag = 'W/"' + hashlib.sha256(body).hexdigest()[:20] + '"'
     response.headers["ETag"] = etag
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=dict(response.headers))
-    return view
+    return Response(body, media_type="application/json", headers=dict(response.headers))
 
 
 def _consistency(response: Response, state: str | None) -> None:
