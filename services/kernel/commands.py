@@ -80,8 +80,9 @@ async def execute_command(
 
     A retried request with the same idempotency key gets the first answer without a second
     append, also when it races the first (it loses on the key, the stream version or a rule
-    that the first one's events now break, and then finds the first answer). With ``if_match`` the primary aggregate must be at that version (else 412) and a
-    race is not retried; without it a race is retried up to ``max_attempts`` times, then 409.
+    that the first one's events now break, and then finds the first answer). With
+    ``if_match`` the primary aggregate must be at that version (else 412) and a race is not
+    retried; without it a race is retried up to ``max_attempts`` times, then 409.
     """
     replay = await _replay(store, metadata)
     if replay is not None:

@@ -187,6 +187,7 @@ class EventStore:
         self._write_lock = asyncio.Lock()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._appended = asyncio.Event()
+        self._appended_counters: dict[str, Any] = {}
         self._file: _SqliteFile | None = None
         if self._sqlite:
             database = engine.url.database
@@ -220,7 +221,11 @@ class EventStore:
         self._appended = asyncio.Event()
         if self._metrics is not None:
             for event in result.events:
-                self._metrics.events_appended.labels(self.service, event.type).inc()
+                counter = self._appended_counters.get(event.type)
+                if counter is None:  # labels() costs more than the append's SQL
+                    counter = self._appended_counters[event.type] = \
+                        self._metrics.events_appended.labels(self.service, event.type)
+                counter.inc()
         return result
 
     async def _append(self, writes, metadata, response) -> AppendResult:

@@ -111,6 +111,7 @@ class RequestContextMiddleware:
 
     def __init__(self, app, metrics: Metrics, app_name: str) -> None:
         self.app, self.metrics, self.app_name = app, metrics, app_name
+        self._latency: dict[tuple[str, str, int], Any] = {}  # labelled children: labels() is slow
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -135,5 +136,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_context)
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.http_latency.labels(self.app_name, scope["method"], path,
-                                             str(status)).observe(time.perf_counter() - started)
+            key = (scope["method"], path, status)
+            child = self._latency.get(key)
+            if child is None:
+                child = self._latency[key] = self.metrics.http_latency.labels(
+                    self.app_name, scope["method"], path, str(status))
+            child.observe(time.perf_counter() - started)

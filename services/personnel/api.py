@@ -43,51 +43,49 @@ Writer = Annotated[Principal, Depends(require(Permission.PERSONNEL_WRITE))]
 SERVICE = "personnel"
 
 
-async def deps(request: Request) -> PersonnelDeps:  # async: no thread-pool hop
+def _deps(request: Request) -> PersonnelDeps:
+    # Not a FastAPI dependency: each one costs a resolution per request.
     return request.app.state.personnel
-
-
-Deps = Annotated[PersonnelDeps, Depends(deps)]
 
 
 @router.post("/units", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_register_unit")
 async def register_unit(body: RegisterUnit, request: Request, response: Response,
-                        principal: Writer, d: Deps, idempotency_key: IdempotencyKey = None):
+                        principal: Writer, idempotency_key: IdempotencyKey = None):
     meta = command_metadata(request, principal, body, idempotency_key)
     outcome = await run_command(request, SERVICE, "register_unit",
-                                lambda: handlers.register_unit(body, meta, d))
+                                lambda: handlers.register_unit(body, meta, _deps(request)))
     return accepted(outcome, response, f"/api/v1/units/{outcome.id}")
 
 
 @router.post("/units/{unit_id}/establishment-adjustments", status_code=201,
              response_model=CommandAccepted, operation_id="personnel_adjust_establishment")
 async def adjust_establishment(unit_id: str, body: AdjustEstablishment, request: Request,
-                               response: Response, principal: Writer, d: Deps,
+                               response: Response, principal: Writer,
                                idempotency_key: IdempotencyKey = None, if_match: IfMatch = None):
     expected = parse_if_match(if_match)
     meta = command_metadata(request, principal, body, idempotency_key,
                             path_params={"unit_id": unit_id})
     outcome = await run_command(
         request, SERVICE, "adjust_establishment",
-        lambda: handlers.adjust_establishment(unit_id, body, meta, d, if_match=expected))
+        lambda: handlers.adjust_establishment(unit_id, body, meta, _deps(request), if_match=expected))
     return accepted(outcome, response, f"/api/v1/units/{outcome.id}")
 
 
 @router.post("/cadres", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_recruit_cadre")
 async def recruit_cadre(body: RecruitCadre, request: Request, response: Response,
-                        principal: Writer, d: Deps, idempotency_key: IdempotencyKey = None):
+                        principal: Writer, idempotency_key: IdempotencyKey = None):
     meta = command_metadata(request, principal, body, idempotency_key)
     outcome = await run_command(request, SERVICE, "recruit_cadre",
-                                lambda: handlers.recruit_cadre(body, meta, d))
+                                lambda: handlers.recruit_cadre(body, meta, _deps(request)))
     return accepted(outcome, response, f"/api/v1/cadres/{outcome.id}")
 
 
 @router.post("/units/{unit_id}/leadership-posts", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_approve_leadership_posts")
 async def approve_leadership_posts(unit_id: str, body: ApproveLeadershipPosts, request: Request,
-                                   response: Response, principal: Writer, d: Deps,
+                                   response: Response, principal: Writer,
                                    idempotency_key: IdempotencyKey = None,
                                    if_match: IfMatch = None):
     expected = parse_if_match(if_match)
@@ -95,21 +93,21 @@ async def approve_leadership_posts(unit_id: str, body: ApproveLeadershipPosts, r
                             path_params={"unit_id": unit_id})
     outcome = await run_command(
         request, SERVICE, "approve_leadership_posts",
-        lambda: handlers.approve_leadership_posts(unit_id, body, meta, d, if_match=expected))
+        lambda: handlers.approve_leadership_posts(unit_id, body, meta, _deps(request), if_match=expected))
     return accepted(outcome, response, f"/api/v1/units/{outcome.id}")
 
 
 @router.post("/units/{unit_id}/rank-quotas", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_approve_rank_quotas")
 async def approve_rank_quotas(unit_id: str, body: ApproveRankQuotas, request: Request,
-                              response: Response, principal: Writer, d: Deps,
+                              response: Response, principal: Writer,
                               idempotency_key: IdempotencyKey = None, if_match: IfMatch = None):
     expected = parse_if_match(if_match)
     meta = command_metadata(request, principal, body, idempotency_key,
                             path_params={"unit_id": unit_id})
     outcome = await run_command(
         request, SERVICE, "approve_rank_quotas",
-        lambda: handlers.approve_rank_quotas(unit_id, body, meta, d, if_match=expected))
+        lambda: handlers.approve_rank_quotas(unit_id, body, meta, _deps(request), if_match=expected))
     return accepted(outcome, response, f"/api/v1/units/{outcome.id}")
 
 
@@ -182,31 +180,31 @@ async def depart(cadre_id: str, body: Depart, request: Request, response: Respon
 @router.post("/reserve-entries", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_enter_reserve")
 async def enter_reserve(body: EnterReserve, request: Request, response: Response,
-                        principal: Writer, d: Deps, idempotency_key: IdempotencyKey = None):
+                        principal: Writer, idempotency_key: IdempotencyKey = None):
     meta = command_metadata(request, principal, body, idempotency_key)
     outcome = await run_command(request, SERVICE, "enter_reserve",
-                                lambda: handlers.enter_reserve(body, meta, d))
+                                lambda: handlers.enter_reserve(body, meta, _deps(request)))
     return accepted(outcome, response, f"/api/v1/cadres/{body.cadre_id}")
 
 
 @router.post("/reserve-entries/{entry_id}/reviews", status_code=201,
              response_model=CommandAccepted, operation_id="personnel_review_reserve_entry")
 async def review_reserve_entry(entry_id: str, body: ReviewReserveEntry, request: Request,
-                               response: Response, principal: Writer, d: Deps,
+                               response: Response, principal: Writer,
                                idempotency_key: IdempotencyKey = None):
     meta = command_metadata(request, principal, body, idempotency_key,
                             path_params={"entry_id": entry_id})
     outcome = await run_command(request, SERVICE, "review_reserve_entry",
-                                lambda: handlers.review_reserve_entry(entry_id, body, meta, d))
+                                lambda: handlers.review_reserve_entry(entry_id, body, meta, _deps(request)))
     return accepted(outcome, response, f"/api/v1/cadres/{entry_id.rpartition('.')[0]}")
 
 
 @router.post("/reserve-entries/{entry_id}/exits", status_code=201, response_model=CommandAccepted,
              operation_id="personnel_exit_reserve")
 async def exit_reserve(entry_id: str, body: ExitReserve, request: Request, response: Response,
-                       principal: Writer, d: Deps, idempotency_key: IdempotencyKey = None):
+                       principal: Writer, idempotency_key: IdempotencyKey = None):
     meta = command_metadata(request, principal, body, idempotency_key,
                             path_params={"entry_id": entry_id})
     outcome = await run_command(request, SERVICE, "exit_reserve",
-                                lambda: handlers.exit_reserve(entry_id, body, meta, d))
+                                lambda: handlers.exit_reserve(entry_id, body, meta, _deps(request)))
     return accepted(outcome, response, f"/api/v1/cadres/{entry_id.rpartition('.')[0]}")

@@ -136,11 +136,13 @@ async def test_rebuild_swaps_in_under_load_without_failing_a_query(platform, mon
 
     async def write() -> None:
         n = 1000
-        while not stop.is_set():
+        # paced: the 4 units have 160 free administrative slots between them, and commands are
+        # fast enough to fill them before the rebuild is done
+        while not stop.is_set() and n < 1150:
             await recruit(platform, units[n % 4], n)
             recruited[units[n % 4]] += 1
             n += 1
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.02)
 
     async def read() -> None:
         nonlocal queries
