@@ -317,9 +317,11 @@ def main() -> None:
     args.argv = sys.argv[1:]
     if args.quick:
         args.runs, args.seconds = 1, 2.0
-        args.rebuild_events, args.pipeline_events = 50_000, 5_000
-        if "--cadres" not in " ".join(args.argv):
-            args.cadres = 5_000
+        given = " ".join(args.argv)  # sizes given explicitly win over --quick's
+        for name, value in (("rebuild_events", 50_000), ("cadres", 5_000),
+                            ("pipeline_events", 5_000)):
+            if f"--{name.replace('_', '-')}" not in given:
+                setattr(args, name, value)
     workdir = Path(tempfile.mkdtemp(prefix="zugong-bench-"))
     workdir.chmod(0o755)
     started, load = time.monotonic(), os.getloadavg()

@@ -156,6 +156,19 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _cadre_select_of(reveal: bool, plain_dates: bool):
+    columns = [sa.type_coerce(c, sa.String).label(c.name)
+               if plain_dates and isinstance(c.type, sa.Date) else c
+               for c in cadres.c if reveal or c.name != "national_id_sealed"]
+    return sa.select(*columns, units.c.name.label("unit_name")).select_from(
+        cadres.outerjoin(units, units.c.unit_id == cadres.c.unit_id))
+
+
+# built once: a select of 28 columns costs more to construct than to run
+_CADRE_SELECTS = {(reveal, plain): _cadre_select_of(reveal, plain)
+                  for reveal in (False, True) for plain in (False, True)}
+
+
 class PersonnelQueries:
     def __init__(self, engine: AsyncEngine, unseal) -> None:
         self.engine = engine
@@ -164,26 +177,36 @@ class PersonnelQueries:
     def _national_id(self, masked: str, sealed: str, reveal: bool) -> str:
         return (self._unseal(sealed) or masked) if reveal else masked
 
-    def _view(self, row: dict[str, Any], unit_name: str | None, reveal: bool, on: date,
-              model: type[CadreView] = CadreView, **extra) -> CadreView:
-        detail = row.get("detail") or {}
-        return model(
+    def _fields(self, row, unit_name: str | None, reveal: bool, on: date) -> dict[str, Any]:
+        """A ``CadreView``'s fields from a row of ``rm_cadres`` (dates as dates, or as ISO
+        text from the roster's plain-text select)."""
+        detail = row["detail"] or {}
+        birth_date = row["birth_date"]
+        if isinstance(birth_date, str):
+            birth_date = date.fromisoformat(birth_date)
+        return dict(
             id=row["cadre_id"], name=row["name"], gender=row["gender"],
-            birth_date=row["birth_date"], age=age_on(row["birth_date"], on),
-            national_id=self._national_id(row["national_id_masked"], row["national_id_sealed"],
-                                          reveal),
-            category=row["category"], unit=UnitRef(id=row["unit_id"], name=unit_name),
+            birth_date=birth_date, age=age_on(birth_date, on),
+            national_id=self._national_id(row["national_id_masked"],
+                                          row["national_id_sealed"] if reveal else "", reveal),
+            category=row["category"], unit={"id": row["unit_id"], "name": unit_name},
             unit_since=row["unit_since"], channel=row["channel"], recruited_on=row["recruited_on"],
             joined_work_on=row["joined_work_on"], rank=row["rank"],
             rank_name=RANK_NAMES.get(row["rank"] or ""), rank_since=row["rank_since"],
             posts=detail.get("posts", []), education_level=row["education_level"],
             degree=row["degree"], reserve=detail.get("reserve"), status=row["status"],
             departed_on=row["departed_on"], departure_kind=row["departure_kind"],
-            version=row["version"], **extra)
+            version=row["version"])
 
-    def _cadre_select(self):
-        return sa.select(cadres, units.c.name.label("unit_name")).select_from(
-            cadres.outerjoin(units, units.c.unit_id == cadres.c.unit_id))
+    def _view(self, row: dict[str, Any], unit_name: str | None, reveal: bool, on: date,
+              model: type[CadreView] = CadreView, **extra) -> CadreView:
+        return model(**self._fields(row, unit_name, reveal, on), **extra)
+
+    def _cadre_select(self, *, reveal: bool = True, plain_dates: bool = False):
+        """The cadre rows with their unit's name. ``plain_dates``: the date columns as the
+        database gives them (ISO text on SQLite), left for the response model to validate
+        once rather than parsed here and again there; the sealed ID only when revealed."""
+        return _CADRE_SELECTS[reveal, plain_dates]
 
     async def cadre(self, cadre_id: str, *, reveal: bool, as_of: date | None = None,
                     today: date | None = None) -> CadreDetail:
@@ -218,7 +241,8 @@ class PersonnelQueries:
                      on: date | None = None, limit: int = 50, cursor: str | None = None,
                      reveal: bool = False) -> Page:
         on = on or date.today()
-        query = self._cadre_select().order_by(cadres.c.name, cadres.c.cadre_id).limit(limit + 1)
+        query = (self._cadre_select(reveal=reveal, plain_dates=True)
+                 .order_by(cadres.c.name, cadres.c.cadre_id).limit(limit + 1))
         if status != "all":
             query = query.where(cadres.c.status == status)
         for column, value in ((cadres.c.unit_id, unit_id), (cadres.c.category, category),
@@ -242,10 +266,12 @@ class PersonnelQueries:
             query = query.where(sa.tuple_(cadres.c.name, cadres.c.cadre_id) > (name, last_id))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
-        items = [self._view(dict(r), r["unit_name"], reveal, on) for r in rows[:limit]]
         next_cursor = (_encode_cursor([rows[limit - 1]["name"], rows[limit - 1]["cadre_id"]])
                        if len(rows) > limit else None)
-        return Page(items=items, next_cursor=next_cursor)
+        # one validation for the whole page (pydantic-core), not one model per row
+        return Page.model_validate({
+            "items": [self._fields(r, r["unit_name"], reveal, on) for r in rows[:limit]],
+            "next_cursor": next_cursor})
 
     async def unit(self, unit_id: str) -> UnitView:
         async with self.engine.connect() as conn:

@@ -129,8 +129,9 @@ cadre_events = sa.Table(
     sa.Index("ix_rm_personnel_cadre_events_kind_date", "kind", "effective_on"),
     # covering the movement figures (counts by kind and labels over a period, the dashboard's
     # heaviest statement: read in group order, no sort) and the counts per unit, so that
-    # neither reads the events' rows
-    sa.Index("ix_rm_personnel_cadre_events_labels", "kind", "label", "sublabel", "effective_on",
+    # neither reads the events' rows. Not led by `kind`: SQLite would then prefer it for any
+    # count by kind and label, the per-unit ones included, to save their small sort.
+    sa.Index("ix_rm_personnel_cadre_events_labels", "label", "sublabel", "kind", "effective_on",
              "amount"),
     sa.Index("ix_rm_personnel_cadre_events_unit_kind", "unit_id", "kind", "effective_on", "label"),
 )
