@@ -1,4 +1,4 @@
-"""PersonnelProjection.apply_batch leaves exactly the rows that ``apply`` on each event would.
+"""apply_batch leaves exactly the rows that ``apply`` on each event would (personnel, audit).
 
 Random personnel histories (every event type, a few units, cadres, reserve entries and posts,
 business dates that tie and go backwards, events of a unit that was never registered) are fed
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts import personnel as events_module
 from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent
+from gateway.readmodels import audit
 from gateway.readmodels.personnel import PersonnelProjection, metadata
 from services.kernel.db import create_engine
 from services.kernel.metrics import Metrics
@@ -48,10 +49,10 @@ CADRE_TYPES = [t for t in EVENT_TYPES if t.stream_kind == "cadre"]
 
 
 class PerEventProjection:
-    """The personnel projection without ``apply_batch``: the runner applies event by event."""
+    """A projection without ``apply_batch``: the runner applies event by event."""
 
-    def __init__(self) -> None:
-        self._inner = PersonnelProjection()
+    def __init__(self, inner: Any = None) -> None:
+        self._inner = inner or PersonnelProjection()
         self.name, self.metadata = self._inner.name, self._inner.metadata
 
     def handles(self, event_type: str) -> bool:
@@ -238,3 +239,31 @@ async def test_a_subclass_that_changes_apply_is_applied_event_by_event(tmp_path)
         assert applied and len(sent) == applied
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_audit_batches_leave_the_same_rows_as_event_by_event(tmp_path, seed: int) -> None:
+    rng = random.Random(seed)
+    deliveries = history(seed)
+    for n, delivery in enumerate(deliveries):  # the same event id again, on another stream
+        if n > 10 and rng.random() < 0.05:
+            deliveries[n] = Delivery(delivery.source, delivery.position, delivery.envelope.model_copy(
+                update={"id": deliveries[rng.randrange(n)].envelope.id}))
+    engines = [create_engine(f"sqlite+aiosqlite:///{tmp_path / name}.db")
+               for name in ("single", "batched")]
+    try:
+        single = SubscriptionRunner(PerEventProjection(audit.AuditProjection()), engines[0],
+                                    Metrics())
+        batched = SubscriptionRunner(audit.AuditProjection(), engines[1], Metrics())
+        for runner in (single, batched):
+            await runner.create_schema()
+        for batch in splits(deliveries, random.Random(seed)):
+            await single.handle(batch)
+        for batch in splits(deliveries, rng):
+            await batched.handle(batch)
+        rows = await _rows(engines[0], audit.audit_events)
+        assert len(rows) < len(deliveries)
+        assert rows == await _rows(engines[1], audit.audit_events)
+    finally:
+        for engine in engines:
+            await engine.dispose()
