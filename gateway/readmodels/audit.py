@@ -78,9 +78,9 @@ class AuditProjection:
             return
         ids = sorted({e.id for e in events})
         known: set[str] = set()
-        for start in range(0, len(ids), 900):
+        for start in range(0, len(ids), 10_000):
             known.update(await conn.scalars(sa.select(audit_events.c.event_id).where(
-                audit_events.c.event_id.in_(ids[start:start + 900]))))
+                audit_events.c.event_id.in_(ids[start:start + 10_000]))))
         rows = []
         for event in events:
             if event.id not in known:

@@ -305,7 +305,7 @@ async def _bump(conn: AsyncConnection, table: sa.Table, keys: dict[str, str], co
         await conn.execute(table.insert().values(**keys, **{column: delta}))
 
 
-_IN_CHUNK = 900  # ids per IN (...) list: well under SQLite's bound-parameter limit
+_IN_CHUNK = 10_000  # ids per IN (...) list: within SQLite's limit of 32,766 parameters
 _EVENT_OPTIONAL = {"unit_id": None, "category": None, "label": None, "sublabel": None,
                    "ref": None}
 _STATEMENTS: dict[tuple[str, str], Any] = {}

@@ -81,6 +81,10 @@ dead_letters_table = sa.Table(
     sa.Index("ix_dead_letters_held", "projection", "status", "stream_id"),
 )
 
+_IN_CHUNK = 10_000
+"""Ids per IN (...) list: one query for a whole batch, within SQLite's limit of 32,766 bound
+parameters (PostgreSQL's is 65,535)."""
+
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 _REPLAY: ContextVar[bool] = ContextVar("zugong_replay", default=False)
@@ -255,7 +259,7 @@ class SubscriptionRunner:
             await projection_lock(conn, self.lock_name, exclusive=False)
             stream_ids = {d.envelope.streamid for d in deliveries if d.envelope}
             versions = await self._load_versions(conn, stream_ids)
-            held = await self._held_streams(conn)
+            held: set[str] | None = None  # read when the batch has an event to apply
             sources = {d.source for d in deliveries}
             positions = await self._load_positions(conn, sources)
             touched_streams: dict[str, int] = {}
@@ -279,6 +283,8 @@ class SubscriptionRunner:
                 touched_streams[envelope.streamid] = envelope.streamversion
                 if not self.projection.handles(envelope.type):
                     continue
+                if held is None:
+                    held = await self._held_streams(conn)
                 if envelope.streamid in held:
                     letters.append(await self._park(
                         conn, delivery, f"held: an earlier event of stream {envelope.streamid} "
@@ -336,11 +342,11 @@ class SubscriptionRunner:
             return {}
         found: dict[str, int] = {}
         ids = list(stream_ids)
-        for start in range(0, len(ids), 500):
+        for start in range(0, len(ids), _IN_CHUNK):
             rows = await conn.execute(sa.select(
                 projection_streams_table.c.stream_id, projection_streams_table.c.version
             ).where(projection_streams_table.c.projection == self._name,
-                    projection_streams_table.c.stream_id.in_(ids[start:start + 500])))
+                    projection_streams_table.c.stream_id.in_(ids[start:start + _IN_CHUNK])))
             found.update({r.stream_id: r.version for r in rows})
         return found
 
