@@ -144,7 +144,7 @@ class _Tracker:
 class StoreFeed:
     """The services' stores, in position order, one batch from each store in turn."""
 
-    def __init__(self, stores: dict[str, EventStore], batch_size: int = 2000) -> None:
+    def __init__(self, stores: dict[str, EventStore], batch_size: int = 5000) -> None:
         self.stores = stores
         self.batch_size = batch_size
         self.tracker = _Tracker()
@@ -616,7 +616,7 @@ async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: b
                     settings.kafka.bootstrap_servers or "", settings.all_topics(),
                     batch_size or 5000)
             else:
-                feed = StoreFeed(stores, batch_size or 2000)
+                feed = StoreFeed(stores, batch_size or 5000)
             reports.append(await rebuild_projection(
                 settings, projection, live, feed, swap=swap,
                 allow_dead_letters=allow_dead_letters, progress=progress))
