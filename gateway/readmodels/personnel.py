@@ -312,6 +312,162 @@ async def _bump(conn: AsyncConnection, table: sa.Table, keys: dict[str, str], co
         await conn.execute(table.insert().values(**keys, **{column: delta}))
 
 
+_IN_CHUNK = 10_000  # ids per IN (...) list: within SQLite's limit of 32,766 parameters
+_EVENT_OPTIONAL = {"unit_id": None, "category": None, "label": None, "sublabel": None,
+                   "ref": None}
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_statement(conn: AsyncConnection, table: sa.Table, keys: tuple[str, ...]):
+    """INSERT … ON CONFLICT (keys) DO UPDATE of every other column, built once per dialect
+    (building one costs far more than running it)."""
+    cache_key = (conn.dialect.name, table.name)
+    statement = _STATEMENTS.get(cache_key)
+    if statement is None:
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(index_elements=list(keys), set_={
+            c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+        _STATEMENTS[cache_key] = statement
+    return statement
+
+
+def _column_defaults(table: sa.Table) -> dict[str, Any]:
+    """The non-key columns of a row inserted without them (scalar defaults, else NULL)."""
+    return {c.name: c.default.arg if c.default is not None else None
+            for c in table.columns if not c.primary_key}
+
+
+async def _rows_where_in(conn: AsyncConnection, table: sa.Table, column: str, ids: set[str]
+                         ) -> list[Any]:
+    found: list[Any] = []
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _IN_CHUNK):
+        found += (await conn.execute(sa.select(table).where(
+            table.c[column].in_(ordered[start:start + _IN_CHUNK])))).all()
+    return found
+
+
+class _UnitOverlay:
+    """The unit tables' rows a batch touches, loaded once, changed in memory event by event
+    exactly as ``PersonnelProjection._apply_unit`` changes them in the database, and written
+    back with one statement per table."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, dict[str, Any]] = {}
+        self.posts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.ranks: dict[tuple[str, str], dict[str, Any]] = {}
+        self.dirty_units: set[str] = set()
+        self.dirty_posts: set[tuple[str, str]] = set()
+        self.dirty_ranks: set[tuple[str, str]] = set()
+
+    async def load(self, conn: AsyncConnection, events: list[tuple[int, DomainEvent]]) -> None:
+        unit_ids = {e.unit_id for _, e in events}  # type: ignore[attr-defined]
+        post_units = {e.unit_id for _, e in events  # type: ignore[attr-defined]
+                      if isinstance(e, LeadershipPostsApproved | LeadershipPostFilled
+                                    | LeadershipPostFreed)}
+        rank_units = {e.unit_id for _, e in events  # type: ignore[attr-defined]
+                      if isinstance(e, RankQuotasApproved | RankQuotaTaken)
+                      or (isinstance(e, EstablishmentSlotOccupied | EstablishmentSlotReleased)
+                          and e.rank)}
+        for row in await _rows_where_in(conn, units, "unit_id", unit_ids):
+            self.units[row.unit_id] = dict(row._mapping)
+        for row in await _rows_where_in(conn, unit_posts, "unit_id", post_units):
+            self.posts[(row.unit_id, row.level)] = dict(row._mapping)
+        for row in await _rows_where_in(conn, unit_ranks, "unit_id", rank_units):
+            self.ranks[(row.unit_id, row.rank)] = dict(row._mapping)
+
+    def apply(self, version: int, data: DomainEvent) -> None:
+        match data:
+            case UnitRegistered():
+                row = self.units.get(data.unit_id)
+                if row is None:
+                    row = self.units[data.unit_id] = {"unit_id": data.unit_id,
+                                                      **_column_defaults(units)}
+                row.update(name=data.name, kind=data.kind,
+                           established_administrative=data.establishment.administrative,
+                           established_institution=data.establishment.institution,
+                           registered_on=data.effective_on, version=version)
+                self.dirty_units.add(data.unit_id)
+                return
+            case EstablishmentAdjusted():
+                self._update_unit(data.unit_id, version, {
+                    "established_administrative": data.establishment.administrative,
+                    "established_institution": data.establishment.institution})
+                return
+            case EstablishmentSlotOccupied() | EstablishmentSlotReleased():
+                delta = 1 if isinstance(data, EstablishmentSlotOccupied) else -1
+                column = _SLOT_COLUMN[data.category]
+                row = self._update_unit(data.unit_id, version, {})
+                row[column] += delta
+                if data.rank:
+                    self._bump(self.ranks, self.dirty_ranks, unit_ranks, (data.unit_id, data.rank),
+                               "held", delta)
+                return
+            case LeadershipPostsApproved():
+                for level in set(data.approved) | set(data.previous):
+                    self._set(self.posts, self.dirty_posts, unit_posts, (data.unit_id, level),
+                              "approved", data.approved.get(level, 0))
+            case RankQuotasApproved():
+                for rank in set(data.quotas) | set(data.previous):
+                    self._set(self.ranks, self.dirty_ranks, unit_ranks, (data.unit_id, rank),
+                              "quota", data.quotas.get(rank))
+            case LeadershipPostFilled():
+                self._bump(self.posts, self.dirty_posts, unit_posts,
+                           (data.unit_id, data.post.level), "filled", 1)
+            case LeadershipPostFreed():
+                self._bump(self.posts, self.dirty_posts, unit_posts, (data.unit_id, data.level),
+                           "filled", -1)
+            case RankQuotaTaken():
+                self._bump(self.ranks, self.dirty_ranks, unit_ranks, (data.unit_id, data.rank),
+                           "held", 1)
+                if data.released_rank:
+                    self._bump(self.ranks, self.dirty_ranks, unit_ranks,
+                               (data.unit_id, data.released_rank), "held", -1)
+            case _:
+                return
+        self._update_unit(data.unit_id, version, {})  # type: ignore[attr-defined]
+
+    def _update_unit(self, unit_id: str, version: int, values: dict) -> dict[str, Any]:
+        row = self.units.get(unit_id)
+        if row is None:
+            raise LookupError(f"unit {unit_id} not in the read model (event before registration)")
+        row.update(values, version=version)
+        self.dirty_units.add(unit_id)
+        return row
+
+    @staticmethod
+    def _row(rows: dict, dirty: set, table: sa.Table, key: tuple[str, str]) -> dict[str, Any]:
+        row = rows.get(key)
+        if row is None:  # a new row: the table's defaults, as an INSERT without the column
+            first, second = (c.name for c in table.primary_key.columns)
+            row = rows[key] = {first: key[0], second: key[1], **_column_defaults(table)}
+        dirty.add(key)
+        return row
+
+    def _bump(self, rows: dict, dirty: set, table: sa.Table, key: tuple[str, str], column: str,
+              delta: int) -> None:
+        existed = key in rows
+        row = self._row(rows, dirty, table, key)
+        row[column] = row[column] + delta if existed else delta
+
+    def _set(self, rows: dict, dirty: set, table: sa.Table, key: tuple[str, str], column: str,
+             value: Any) -> None:
+        self._row(rows, dirty, table, key)[column] = value
+
+    async def write(self, conn: AsyncConnection) -> None:
+        for table, keys, rows, dirty in (
+                (units, ("unit_id",), self.units, self.dirty_units),
+                (unit_posts, ("unit_id", "level"), self.posts, self.dirty_posts),
+                (unit_ranks, ("unit_id", "rank"), self.ranks, self.dirty_ranks)):
+            if dirty:
+                await conn.execute(_upsert_statement(conn, table, keys),
+                                   [rows[k] for k in sorted(dirty)])
+
+
 class PersonnelProjection:
     """Units (establishment, posts, rank quotas), cadres, and every cadre's dated events."""
 
@@ -327,6 +483,62 @@ class PersonnelProjection:
             await self._apply_cadre(conn, event, data)
         else:
             await self._apply_unit(conn, event.streamversion, data)
+
+    async def apply_batch(self, conn: AsyncConnection, events: list[EventEnvelope]) -> None:
+        """Same rows as ``apply`` on each event in turn, in a few statements per batch: the
+        unit rows are changed in memory and written once; each touched cadre is folded once."""
+        if type(self).apply is not _APPLY:  # a subclass (or a test) changed apply: honour it
+            for envelope in events:
+                await self.apply(conn, envelope)
+            return
+        unit_events: list[tuple[int, DomainEvent]] = []
+        cadre_events_: list[tuple[EventEnvelope, DomainEvent]] = []
+        for envelope in events:
+            data = registry.decode(envelope.type, envelope.data)
+            if getattr(type(data), "stream_kind", None) == "cadre":
+                cadre_events_.append((envelope, data))
+            else:
+                unit_events.append((envelope.streamversion, data))
+        if unit_events:
+            overlay = _UnitOverlay()
+            await overlay.load(conn, unit_events)
+            for version, data in unit_events:
+                overlay.apply(version, data)
+            await overlay.write(conn)
+        if cadre_events_:
+            await self._apply_cadres(conn, cadre_events_)
+
+    async def _apply_cadres(self, conn: AsyncConnection,
+                            events: list[tuple[EventEnvelope, DomainEvent]]) -> None:
+        history: dict[str, list[tuple[int, DomainEvent]]] = {}
+        rows = []
+        for envelope, data in events:
+            cadre_id: str = data.cadre_id  # type: ignore[attr-defined]
+            rows.append({
+                "cadre_id": cadre_id, "version": envelope.streamversion, "type": envelope.type,
+                "effective_on": business_date(data), "recorded_at": envelope.time,
+                "data": data.model_dump(mode="json"),
+                **_EVENT_OPTIONAL, "amount": 0, **_history_columns(data)})
+            history.setdefault(cadre_id, []).append((envelope.streamversion, data))
+        # every touched cadre is folded over its whole history, as ``apply`` does: the
+        # events stored before this batch (read before inserting the batch's own) and the
+        # batch's, already decoded
+        ordered = sorted(history)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            earlier = await conn.execute(
+                sa.select(cadre_events.c.cadre_id, cadre_events.c.version, cadre_events.c.type,
+                          cadre_events.c.data)
+                .where(cadre_events.c.cadre_id.in_(ordered[start:start + _IN_CHUNK])))
+            for r in earlier:
+                history[r.cadre_id].append((r.version, registry.decode(r.type, r.data)))
+        await conn.execute(cadre_events.insert(), rows)
+        folded = []
+        for cadre_id in ordered:
+            state = fold_cadre(history[cadre_id])
+            if state is not None:
+                folded.append(cadre_row(state))
+        if folded:
+            await conn.execute(_upsert_statement(conn, cadres, ("cadre_id",)), folded)
 
     async def _apply_unit(self, conn: AsyncConnection, version: int, data: DomainEvent) -> None:
         match data:
@@ -398,3 +610,7 @@ class PersonnelProjection:
             version=version, **values))
         if result.rowcount != 1:
             raise LookupError(f"unit {unit_id} not in the read model (event before registration)")
+
+
+_APPLY = PersonnelProjection.apply
+"""What ``apply_batch`` does in bulk; any other ``apply`` is called event by event."""

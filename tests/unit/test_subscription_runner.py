@@ -73,6 +73,18 @@ class CountingProjection:
             raise ValueError(f"cannot apply {event.type} at version {event.streamversion}")
 
 
+@dataclass
+class BatchCountingProjection(CountingProjection):
+    """The same, with ``apply_batch``: the runner hands it every applicable event at once."""
+
+    batches: list[list[int]] = field(default_factory=list)
+
+    async def apply_batch(self, conn: AsyncConnection, events: list[EventEnvelope]) -> None:
+        self.batches.append([e.position for e in events])
+        for event in events:
+            await self.apply(conn, event)
+
+
 def envelope(stream: str, version: int, position: int, type_: str = ADJUSTED) -> EventEnvelope:
     return EventEnvelope(
         id=str(uuid.uuid4()), source="/zugong/personnel", type=type_,
@@ -95,9 +107,12 @@ async def read_engine(tmp_path) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-@pytest.fixture
-def projection() -> CountingProjection:
-    return CountingProjection()
+@pytest.fixture(params=["event_by_event", "apply_batch"])
+def projection(request) -> CountingProjection:
+    """Every runner test runs against a projection with ``apply`` only and one with
+    ``apply_batch`` (whose failures the runner retries event by event)."""
+    return CountingProjection() if request.param == "event_by_event" \
+        else BatchCountingProjection()
 
 
 @pytest.fixture
@@ -137,6 +152,8 @@ FIRST_BATCH = [
 async def test_a_batch_is_applied_with_its_checkpoints(runner: SubscriptionRunner) -> None:
     assert await runner.position(SOURCE) == -1
     assert await runner.handle(FIRST_BATCH) == 3
+    if isinstance(runner.projection, BatchCountingProjection):
+        assert runner.projection.batches == [[10, 11, 12]]
     assert await counts(runner) == {"unit-a": 2, "unit-b": 1}
     assert await runner.position(SOURCE) == 12
     assert await runner.positions() == {SOURCE: 12}
@@ -199,6 +216,10 @@ async def test_a_poison_event_is_parked_and_the_batch_flows_on(
 
     # the poison's own write was rolled back with its savepoint; the rest are applied
     assert await counts(runner) == {"unit-a": 2, "unit-c": 1}
+    if isinstance(projection, BatchCountingProjection):
+        # tried as one batch, which failed and was rolled back, then event by event
+        assert projection.batches == [[20, 21, 22, 23]]
+        assert projection.attempts == 2 + 4
     assert await runner.position(SOURCE) == 23
     assert await stream_versions(runner) == {"unit-a": 2, "unit-b": 1, "unit-c": 1}
 
@@ -220,6 +241,8 @@ async def test_a_poison_event_is_parked_and_the_batch_flows_on(
     # later events of the poisoned stream are held behind it (per-stream order), others flow
     assert await runner.handle([delivery("b", 2, 24), delivery("c", 2, 25)]) == 1
     assert await counts(runner) == {"unit-a": 2, "unit-c": 2}
+    if isinstance(projection, BatchCountingProjection):
+        assert projection.batches[-1] == [25]  # the held event is not handed over
     held = [r for r in await rows(runner, dead_letters_table) if r.position == 24]
     assert held[0].reason.startswith("held: an earlier event of stream unit-b is parked")
     assert await stream_versions(runner) == {"unit-a": 2, "unit-b": 2, "unit-c": 2}

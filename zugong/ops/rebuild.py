@@ -144,26 +144,36 @@ class _Tracker:
 class StoreFeed:
     """The services' stores, in position order, one batch from each store in turn."""
 
-    def __init__(self, stores: dict[str, EventStore], batch_size: int = 2000) -> None:
+    def __init__(self, stores: dict[str, EventStore], batch_size: int = 5000) -> None:
         self.stores = stores
         self.batch_size = batch_size
         self.tracker = _Tracker()
 
+    async def _written(self) -> dict[str, EventStore]:
+        """The stores that have an events table: a service that never ran has none yet (the
+        rebuild only reads, so it does not create one)."""
+        found = {}
+        for name, store in self.stores.items():
+            async with store.engine.connect() as conn:
+                if await conn.run_sync(lambda sync: sa.inspect(sync).has_table(events_table.name)):
+                    found[name] = store
+        return found
+
     async def remaining(self, runner: SubscriptionRunner) -> int:
         total = 0
-        for name, store in self.stores.items():
+        for name, store in (await self._written()).items():
             total += max(0, await store.head_position() - max(0, await runner.position(
                 store_source(name))))
         return total
 
     async def catch_up(self, runner: SubscriptionRunner, advance: Callable[[int], None]) -> int:
-        positions = {name: max(0, await runner.position(store_source(name)))
-                     for name in self.stores}
-        active = set(self.stores)
+        stores = await self._written()
+        positions = {name: max(0, await runner.position(store_source(name))) for name in stores}
+        active = set(stores)
         total = 0
         while active:
             for name in sorted(active):
-                batch = await self.stores[name].read_all(positions[name], self.batch_size)
+                batch = await stores[name].read_all(positions[name], self.batch_size)
                 if not batch:
                     active.discard(name)
                     self.tracker.reached.setdefault(store_source(name), positions[name])
@@ -182,7 +192,7 @@ class StoreFeed:
         """Stream heads in the stores up to the replayed positions, and store problems."""
         versions: dict[str, int] = {}
         problems: list[str] = []
-        for name, store in self.stores.items():
+        for name, store in (await self._written()).items():
             reached = self.tracker.reached.get(store_source(name), 0)
             query = sa.select(events_table.c.stream_id, sa.func.max(events_table.c.version),
                               sa.func.count()).where(events_table.c.position <= reached
@@ -606,7 +616,7 @@ async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: b
                     settings.kafka.bootstrap_servers or "", settings.all_topics(),
                     batch_size or 5000)
             else:
-                feed = StoreFeed(stores, batch_size or 2000)
+                feed = StoreFeed(stores, batch_size or 5000)
             reports.append(await rebuild_projection(
                 settings, projection, live, feed, swap=swap,
                 allow_dead_letters=allow_dead_letters, progress=progress))
