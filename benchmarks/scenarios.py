@@ -281,6 +281,9 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
     from services.kernel.kafka_admin import ensure_topics
     from services.kernel.relay import relay_checkpoint_table  # noqa: F401  (in the schema)
     from services.kernel.subscription import projection_positions_table as positions
+    from zugong.runtime import PROJECTIONS
+
+    projection_names = [projection().name for projection in PROJECTIONS]
 
     store_db = f"pipeline_{uuid.uuid4().hex[:6]}"
     infra.postgres.create_database(store_db)
@@ -317,8 +320,12 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
             while time.monotonic() < deadline:
                 try:
                     async with read_engine.connect() as conn:
-                        done = await conn.scalar(sa.select(sa.func.coalesce(
-                            sa.func.sum(positions.c.position + 1), 0)))
+                        # offsets consumed per projection; done = the slowest projection's
+                        rows = (await conn.execute(sa.select(
+                            positions.c.projection, sa.func.sum(positions.c.position + 1)
+                        ).group_by(positions.c.projection))).all()
+                    per_projection = {name: int(total) for name, total in rows}
+                    done = min(per_projection.get(name, 0) for name in projection_names)
                 except Exception:
                     done = 0
                 now = time.perf_counter()
