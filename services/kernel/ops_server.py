@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-__all__ = ["Check", "ops_app", "serve_ops"]
+__all__ = ["Check", "ops_app", "readiness", "serve_ops"]
 
 Check = Callable[[], Awaitable[tuple[bool, str]]]
 """A readiness check: (ok, one-line detail)."""
@@ -30,6 +30,15 @@ async def _run(check: Check) -> tuple[bool, str]:
         return False, f"{type(error).__name__}: {error}"[:300]
 
 
+async def readiness(checks: dict[str, Check]) -> tuple[bool, dict]:
+    """Runs every check at once (5 s each); (ready, the /readyz body)."""
+    names = list(checks)
+    results = await asyncio.gather(*(_run(checks[n]) for n in names))
+    body = {n: {"ok": ok, "detail": detail} for n, (ok, detail) in zip(names, results, strict=True)}
+    ready = all(c["ok"] for c in body.values())
+    return ready, {"status": "ready" if ready else "not_ready", "checks": body}
+
+
 def ops_app(registry: CollectorRegistry, checks: dict[str, Check]) -> Starlette:
     async def metrics(_request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
@@ -38,13 +47,8 @@ def ops_app(registry: CollectorRegistry, checks: dict[str, Check]) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request) -> JSONResponse:
-        names = list(checks)
-        results = await asyncio.gather(*(_run(checks[n]) for n in names))
-        body = {n: {"ok": ok, "detail": detail}
-                for n, (ok, detail) in zip(names, results, strict=True)}
-        ready = all(c["ok"] for c in body.values())
-        return JSONResponse({"status": "ready" if ready else "not_ready", "checks": body},
-                            status_code=200 if ready else 503)
+        ready, body = await readiness(checks)
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     return Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz),
                              Route("/readyz", readyz)])
