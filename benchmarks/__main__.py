@@ -166,9 +166,15 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[Results, sc.Cont
         figures["rebuild"] = rate
         results.section(f"Rebuild — {written:,} events from the store into fresh read models, "
                         f"verified and swapped in ({args.rebuild_runs} run)")
-        results.add("zugong projections rebuild (replay)", per_s(rate), "", "",
-                    f"whole command {sc.median(rebuilt, 'wall_seconds'):.0f} s, swap "
+        results.add(f"zugong projections rebuild: replay into all "
+                    f"{rebuilt[0]['projections']} projections (events ÷ replay wall time)",
+                    per_s(rate), "", "",
+                    f"replay {sc.median(rebuilt, 'replay_seconds'):.1f} s; whole command (replay, "
+                    f"verify, swap, start-up) {sc.median(rebuilt, 'wall_seconds'):.1f} s, swaps "
                     f"{sc.median(rebuilt, 'swap_ms'):.0f} ms", verdict(rate >= 50_000, "≥ 50,000/s"))
+        results.add("zugong projections rebuild: whole command (events ÷ wall time)",
+                    per_s(sc.median(rebuilt, "events") / sc.median(rebuilt, "wall_seconds")),
+                    "", "", "", "")
 
     if "queries" in only:
         var = await query_data(ctx, args, workdir, reuse=workdir / "var-history"

@@ -442,11 +442,30 @@ def rebuild(ctx: Context, var_dir: Path, runs: int) -> list[dict]:
                                                     peak)
         if proc.returncode != 0:
             raise RuntimeError(f"rebuild failed: {out.read_text()[-2000:]}")
-        report = next(r for r in json.loads(out.read_text()) if r["projection"] == "personnel")
-        results.append({"rate": report["rate"], "events": report["events"],
-                        "replay_seconds": report["seconds"], "wall_seconds": wall,
-                        "swap_ms": report["swap_seconds"] * 1000})
+        reports = json.loads(out.read_text())
+        events, seconds = replay_of(reports)
+        results.append({"rate": events / seconds if seconds else 0.0, "events": events,
+                        "replay_seconds": seconds, "wall_seconds": wall,
+                        "projections": len(reports),
+                        "swap_ms": sum(r["swap_seconds"] for r in reports) * 1000})
     return results
+
+
+def replay_of(reports: list[dict]) -> tuple[int, float]:
+    """(events, seconds) of the replay of ALL the rebuilt projections: the history's events
+    over the wall time of every replay the command ran (projections fed by one replay share
+    its events and seconds; separate replays add up). The catch-ups just before a swap are
+    not in it (the history is not growing in the benchmark)."""
+    seen: set[tuple[str, ...]] = set()
+    events, seconds = 0, 0.0
+    for report in reports:
+        group = tuple(report.get("replayed_with") or [report["projection"]])
+        if group in seen:
+            continue
+        seen.add(group)
+        events = max(events, report["events"])
+        seconds += report["seconds"]
+    return events, seconds
 
 
 QUERY_TARGETS = {"dashboard": 0.050}

@@ -308,6 +308,17 @@ class EventStore:
         async with self.engine.connect() as conn:
             return [_row_to_event(row) for row in await conn.execute(query)]
 
+    async def read_envelopes(self, after_position: int = 0, limit: int = 1000,
+                             service: str | None = None) -> list[EventEnvelope]:
+        """As ``read_all``, already in their envelopes (``position`` is the store's) as
+        ``service`` (default: the store's) publishes them: the projectors' and rebuilds' read,
+        built straight from the rows on a SQLite file."""
+        service = self.service if service is None else service
+        if self._file is not None:
+            return await self._file.run(self._file.read_envelopes, after_position, limit,
+                                        service)
+        return [e.to_envelope(service) for e in await self.read_all(after_position, limit)]
+
     async def head_position(self) -> int:
         if self._file is not None:
             return await self._file.run(self._file.head_position)
@@ -398,6 +409,20 @@ def _sqlite_event(row: tuple) -> RecordedEvent:
         effective_on=date.fromisoformat(effective_on) if effective_on else None,
         recorded_at=datetime.fromisoformat(recorded_at).replace(tzinfo=UTC),
         actor=actor, correlation_id=correlation_id, causation_id=causation_id,
+        data=json.loads(data))
+
+
+def _sqlite_envelope(row: tuple, service: str) -> EventEnvelope:
+    """``_sqlite_event(row).to_envelope(service)`` without the intermediate RecordedEvent;
+    the stored timestamps (naive UTC text) are parsed by pydantic."""
+    (position, stream_id, stream_type, version, event_id, type_, schema_version, effective_on,
+     recorded_at, actor, correlation_id, causation_id, data) = row
+    return EventEnvelope(
+        id=event_id, source=f"/zugong/{service}", type=type_, time=f"{recorded_at}Z",
+        subject=f"{stream_type}/{stream_id.removeprefix(f'{stream_type}-')}",
+        streamid=stream_id, streamversion=version, position=position,
+        schemaversion=schema_version, effectiveon=effective_on or None,
+        correlationid=correlation_id, causationid=causation_id, actor=actor,
         data=json.loads(data))
 
 
@@ -509,6 +534,13 @@ class _SqliteFile:
             f"{_SELECT_EVENTS} WHERE position > ? ORDER BY position LIMIT ?",
             (after_position, limit)).fetchall()
         return [_sqlite_event(row) for row in rows]
+
+    def read_envelopes(self, after_position: int, limit: int, service: str
+                       ) -> list[EventEnvelope]:
+        rows = self.connection().execute(
+            f"{_SELECT_EVENTS} WHERE position > ? ORDER BY position LIMIT ?",
+            (after_position, limit)).fetchall()
+        return [_sqlite_envelope(row, service) for row in rows]
 
     def head_position(self) -> int:
         return self.connection().execute("SELECT max(position) FROM events").fetchone()[0] or 0

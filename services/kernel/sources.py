@@ -31,10 +31,9 @@ class StoreTailSource:
         position = max(0, await runner.position(self.name))
         while not stop.is_set():
             signal = self.store.append_signal()
-            batch = await self.store.read_all(position, self.batch_size)
+            batch = await self.store.read_envelopes(position, self.batch_size, self.service)
             if batch:
-                deliveries = [Delivery(self.name, e.position, e.to_envelope(self.service))
-                              for e in batch]
+                deliveries = [Delivery(self.name, e.position, e) for e in batch]
                 await runner.handle_with_retry(deliveries)
                 position = batch[-1].position
                 head = await self.store.head_position()
@@ -53,9 +52,8 @@ class StoreTailSource:
         """Apply everything stored now; returns the number of events read. For rebuilds/tests."""
         position = max(0, await runner.position(self.name))
         total = 0
-        while batch := await self.store.read_all(position, self.batch_size):
-            await runner.handle_with_retry(
-                [Delivery(self.name, e.position, e.to_envelope(self.service)) for e in batch])
+        while batch := await self.store.read_envelopes(position, self.batch_size, self.service):
+            await runner.handle_with_retry([Delivery(self.name, e.position, e) for e in batch])
             position = batch[-1].position
             total += len(batch)
         return total

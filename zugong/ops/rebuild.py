@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,7 @@ __all__ = [
     "diff_tables",
     "rebuild",
     "rebuild_projection",
+    "rebuild_projections",
 ]
 
 log = get_logger("zugong.rebuild")
@@ -103,6 +104,9 @@ class RebuildReport:
     """The live projector got ahead during the replay; the last events were applied to the
     shadow while the live one was held (they are not in the verification)."""
     attempts: int = 0
+    replayed_with: list[str] = field(default_factory=list)
+    """The projections fed by the same replay (``events`` and ``seconds`` are that replay's:
+    every event read once and applied to each of them)."""
 
     @property
     def rate(self) -> float:
@@ -118,6 +122,13 @@ def _in_schema(table: sa.Table, schema: str | None) -> sa.Table:
 
 
 # --- feeds: where the replay reads history from -------------------------------------------------
+
+Runners = SubscriptionRunner | Sequence[SubscriptionRunner]
+"""The runner(s) a feed replays into: one replay feeds every projection being rebuilt."""
+
+
+def _as_list(runners: Runners) -> Sequence[SubscriptionRunner]:
+    return [runners] if isinstance(runners, SubscriptionRunner) else runners
 
 
 class _Tracker:
@@ -159,33 +170,42 @@ class StoreFeed:
                     found[name] = store
         return found
 
-    async def remaining(self, runner: SubscriptionRunner) -> int:
-        total = 0
-        for name, store in (await self._written()).items():
-            total += max(0, await store.head_position() - max(0, await runner.position(
-                store_source(name))))
-        return total
+    async def _positions(self, runners: Runners, stores: dict[str, EventStore]
+                         ) -> dict[str, int]:
+        """Where to read each store from: the least advanced of the runners (the others skip
+        what they already applied, by position)."""
+        return {name: min([max(0, await runner.position(store_source(name)))
+                           for runner in _as_list(runners)]) for name in stores}
 
-    async def catch_up(self, runner: SubscriptionRunner, advance: Callable[[int], None]) -> int:
+    async def remaining(self, runners: Runners) -> int:
         stores = await self._written()
-        positions = {name: max(0, await runner.position(store_source(name))) for name in stores}
+        positions = await self._positions(runners, stores)
+        return sum([max(0, await store.head_position() - positions[name])
+                    for name, store in stores.items()])
+
+    async def catch_up(self, runners: Runners, advance: Callable[[int], None]) -> int:
+        """Read each batch once and hand it to every runner in turn."""
+        stores = await self._written()
+        positions = await self._positions(runners, stores)
         active = set(stores)
         total = 0
         while active:
             for name in sorted(active):
-                batch = await stores[name].read_all(positions[name], self.batch_size)
-                if not batch:
+                source = store_source(name)
+                envelopes = await stores[name].read_envelopes(positions[name], self.batch_size,
+                                                              name)
+                deliveries = [Delivery(source, e.position, e) for e in envelopes]
+                if not deliveries:
                     active.discard(name)
-                    self.tracker.reached.setdefault(store_source(name), positions[name])
+                    self.tracker.reached.setdefault(source, positions[name])
                     continue
-                deliveries = [Delivery(store_source(name), e.position, e.to_envelope(name))
-                              for e in batch]
-                await runner.handle_with_retry(deliveries)
+                for runner in _as_list(runners):
+                    await runner.handle_with_retry(deliveries)
                 for delivery in deliveries:
                     self.tracker.see(delivery)
-                positions[name] = batch[-1].position
-                total += len(batch)
-                advance(len(batch))
+                positions[name] = deliveries[-1].position
+                total += len(deliveries)
+                advance(len(deliveries))
         return total
 
     async def expected_versions(self) -> tuple[dict[str, int], list[str]]:
@@ -228,17 +248,24 @@ class KafkaFeed:
         await consumer.start()
         return consumer, partitions
 
-    async def remaining(self, runner: SubscriptionRunner) -> int:
+    @staticmethod
+    async def _positions(runners: Runners) -> Callable[[str], int]:
+        """The least advanced runner's offset on a partition (-1: none applied)."""
+        known = [await runner.positions() for runner in _as_list(runners)]
+        return lambda source: min(p.get(source, -1) for p in known)
+
+    async def remaining(self, runners: Runners) -> int:
         consumer, partitions = await self._consumer()
         try:
             ends = await consumer.end_offsets(partitions) if partitions else {}
         finally:
             await consumer.stop()
-        positions = await runner.positions()
-        return sum(max(0, end - positions.get(kafka_source(tp.topic, tp.partition), -1) - 1)
+        position = await self._positions(runners)
+        return sum(max(0, end - position(kafka_source(tp.topic, tp.partition)) - 1)
                    for tp, end in ends.items())
 
-    async def catch_up(self, runner: SubscriptionRunner, advance: Callable[[int], None]) -> int:
+    async def catch_up(self, runners: Runners, advance: Callable[[int], None]) -> int:
+        """Read each batch once and hand it to every runner in turn."""
         consumer, partitions = await self._consumer()
         total = 0
         try:
@@ -247,10 +274,10 @@ class KafkaFeed:
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             self.ends = {kafka_source(tp.topic, tp.partition): end for tp, end in ends.items()}
-            positions = await runner.positions()
+            position = await self._positions(runners)
             pending = set()
             for tp in partitions:
-                start = positions.get(kafka_source(tp.topic, tp.partition), -1) + 1
+                start = position(kafka_source(tp.topic, tp.partition)) + 1
                 if start < ends[tp]:
                     consumer.seek(tp, start)
                     pending.add(tp)
@@ -262,7 +289,8 @@ class KafkaFeed:
                               for tp, messages in records.items() for m in messages
                               if m.offset < ends[tp]]
                 if deliveries:
-                    await runner.handle_with_retry(deliveries)
+                    for runner in _as_list(runners):
+                        await runner.handle_with_retry(deliveries)
                     for delivery in deliveries:
                         self.tracker.see(delivery)
                     total += len(deliveries)
@@ -501,9 +529,10 @@ async def diff_tables(live: AsyncEngine, other: AsyncEngine, metadata: sa.MetaDa
 
 
 async def _verify(shadow: Shadow, feed: StoreFeed | KafkaFeed, report: RebuildReport,
-                  allow_dead_letters: bool) -> None:
+                  allow_dead_letters: bool, expected_versions: tuple[dict[str, int], list[str]]
+                  ) -> None:
     name = shadow.projection.name
-    expected, problems = await feed.expected_versions()
+    expected, problems = expected_versions
     async with shadow.engine.connect() as conn:
         versions = dict((await conn.execute(sa.select(
             projection_streams_table.c.stream_id, projection_streams_table.c.version).where(
@@ -547,77 +576,118 @@ async def rebuild_projection(
     keep_shadow: bool = False, max_attempts: int = 5,
 ) -> RebuildReport:
     """Rebuild one projection into a shadow, verify it, swap it in (or compare, if not)."""
-    report = RebuildReport(projection.name)
-    shadow = Shadow.for_engine(live, projection)
-    await shadow.prepare()
-    runner = SubscriptionRunner(projection, shadow.engine, Metrics(),
-                                lock_name=f"{projection.name}:rebuild")
-    await runner.create_schema()
-    started = time.perf_counter()
-    done = 0
+    [report] = await rebuild_projections(
+        settings, [projection], live, feed, swap=swap, allow_dead_letters=allow_dead_letters,
+        progress=progress, keep_shadow=keep_shadow, max_attempts=max_attempts)
+    return report
+
+
+async def rebuild_projections(
+    settings: Settings, projections_: Sequence[Projection], live: AsyncEngine,
+    feed: StoreFeed | KafkaFeed, *, swap: bool = True, allow_dead_letters: bool = False,
+    progress: Progress | None = None, keep_shadow: bool = False, max_attempts: int = 5,
+) -> list[RebuildReport]:
+    """Rebuild projections into their shadows from ONE replay (each batch is read and decoded
+    once and handed to every projection's runner), verify each, then swap each in (or compare,
+    if not swapping). A projection that fails verification is not swapped; the others are."""
+    shadows = [Shadow.for_engine(live, p) for p in projections_]
+    reports = [RebuildReport(p.name) for p in projections_]
+    runners: list[SubscriptionRunner] = []
+    try:
+        for shadow in shadows:
+            await shadow.prepare()
+            runner = SubscriptionRunner(shadow.projection, shadow.engine, Metrics(),
+                                        lock_name=f"{shadow.projection.name}:rebuild")
+            await runner.create_schema()
+            runners.append(runner)
+        together = [p.name for p in projections_]
+        started = time.perf_counter()
+        done = 0
+        total = await feed.remaining(runners[0] if len(runners) == 1 else runners)
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress is not None:
+                for name in together:
+                    progress(name, done, total)
+
+        if progress is not None:
+            for name in together:
+                progress(name, 0, total)
+        with replay_mode():
+            events = await feed.catch_up(runners[0] if len(runners) == 1 else runners, advance)
+            seconds = time.perf_counter() - started
+            for report in reports:
+                report.events, report.seconds, report.replayed_with = events, seconds, together
+            expected = await feed.expected_versions()
+            for shadow, report in zip(shadows, reports, strict=True):
+                await _verify(shadow, feed, report, allow_dead_letters, expected)
+            for shadow, runner, report in zip(shadows, runners, reports, strict=True):
+                if report.problems:
+                    continue
+                if not swap:
+                    report.differences = await diff_tables(live, shadow.engine,
+                                                           shadow.projection.metadata)
+                    continue
+                await _swap(shadow, runner, feed, report, max_attempts, progress)
+        return reports
+    finally:
+        for shadow, report in zip(shadows, reports, strict=False):
+            if not (keep_shadow and not report.swapped):
+                await shadow.discard()
+
+
+async def _swap(shadow: Shadow, runner: SubscriptionRunner, feed: StoreFeed | KafkaFeed,
+                report: RebuildReport, max_attempts: int, progress: Progress | None) -> None:
+    """Swap one verified shadow in, catching it up first whenever the live projector got ahead
+    (the other projections' shadows are not fed by these catch-ups: each catches up at its own
+    swap)."""
+    name = shadow.projection.name
+    done = report.events
+    total: int | None = done
 
     def advance(count: int) -> None:
         nonlocal done
         done += count
         if progress is not None:
-            progress(projection.name, done, total)
+            progress(name, done, total)
 
-    try:
-        total = await feed.remaining(runner)
-        if progress is not None:
-            progress(projection.name, 0, total)
-        with replay_mode():
-            report.events = await feed.catch_up(runner, advance)
-            report.seconds = time.perf_counter() - started
-            await _verify(shadow, feed, report, allow_dead_letters)
-            if report.problems:
-                return report
-            if not swap:
-                report.differences = await diff_tables(live, shadow.engine, projection.metadata)
-                return report
+    async def catch_up() -> int:
+        nonlocal total
+        total = done + await feed.remaining(runner)
+        return await feed.catch_up(runner, advance)
 
-            async def catch_up_under_lock() -> None:
-                nonlocal total
-                total = done + await feed.remaining(runner)
-                report.events += await feed.catch_up(runner, advance)
-                report.caught_up_under_lock = True
+    async def catch_up_under_lock() -> None:
+        report.events += await catch_up()
+        report.caught_up_under_lock = True
 
-            for attempt in range(1, max_attempts + 1):
-                report.attempts = attempt
-                swap_started = time.perf_counter()
-                try:
-                    await shadow.swap(catch_up_under_lock)
-                except ShadowBehind as behind:
-                    log.info("rebuild_catching_up", projection=projection.name, behind=str(behind))
-                    total = done + await feed.remaining(runner)
-                    report.events += await feed.catch_up(runner, advance)
-                    continue
-                report.swap_seconds = time.perf_counter() - swap_started
-                report.swapped = True
-                break
-            else:
-                report.problems.append(f"the live projector stayed ahead after {max_attempts} "
-                                       "catch-ups; retry when the load is lower")
-        return report
-    finally:
-        if not (keep_shadow and not report.swapped):
-            await shadow.discard()
+    for attempt in range(1, max_attempts + 1):
+        report.attempts = attempt
+        swap_started = time.perf_counter()
+        try:
+            await shadow.swap(catch_up_under_lock)
+        except ShadowBehind as behind:
+            log.info("rebuild_catching_up", projection=name, behind=str(behind))
+            report.events += await catch_up()
+            continue
+        report.swap_seconds = time.perf_counter() - swap_started
+        report.swapped = True
+        return
+    report.problems.append(f"the live projector stayed ahead after {max_attempts} "
+                           "catch-ups; retry when the load is lower")
 
 
 async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: bool = True,
                   allow_dead_letters: bool = False, progress: Progress | None = None,
                   batch_size: int | None = None) -> list[RebuildReport]:
-    """Rebuild the named projections (all when empty), one after the other."""
-    reports = []
+    """Rebuild the named projections (all when empty) from one replay."""
     async with open_read_engine(settings) as live, open_stores(settings) as stores:
-        for projection in projections(names):
-            if settings.distributed:
-                feed: StoreFeed | KafkaFeed = KafkaFeed(
-                    settings.kafka.bootstrap_servers or "", settings.all_topics(),
-                    batch_size or 5000)
-            else:
-                feed = StoreFeed(stores, batch_size or 5000)
-            reports.append(await rebuild_projection(
-                settings, projection, live, feed, swap=swap,
-                allow_dead_letters=allow_dead_letters, progress=progress))
-    return reports
+        if settings.distributed:
+            feed: StoreFeed | KafkaFeed = KafkaFeed(
+                settings.kafka.bootstrap_servers or "", settings.all_topics(), batch_size or 5000)
+        else:
+            feed = StoreFeed(stores, batch_size or 5000)
+        return await rebuild_projections(settings, projections(names), live, feed, swap=swap,
+                                         allow_dead_letters=allow_dead_letters,
+                                         progress=progress)
