@@ -59,6 +59,9 @@ def mask_personal_data(value: Any) -> Any:
 class AuditProjection:
     name = "audit"
     metadata = metadata
+    replay_without_indexes = True
+    """Applying events reads its tables by primary key (or unique key) only: a rebuild may
+    build the other indexes after the replay."""
 
     def handles(self, event_type: str) -> bool:
         return True

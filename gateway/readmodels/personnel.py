@@ -473,6 +473,9 @@ class PersonnelProjection:
 
     name = "personnel"
     metadata = metadata
+    replay_without_indexes = True
+    """Applying events reads its tables by primary key (or unique key) only: a rebuild may
+    build the other indexes after the replay."""
 
     def handles(self, event_type: str) -> bool:
         return event_type.startswith("zugong.personnel.")
