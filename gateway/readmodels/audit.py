@@ -50,9 +50,11 @@ def mask_personal_data(value: Any) -> Any:
     if isinstance(value, dict):
         if _SEALED_KEYS <= value.keys():
             return value["masked"]
-        return {k: mask_personal_data(v) for k, v in value.items()}
+        # scalars (most values) are kept without a call: this runs on every audited event
+        return {k: mask_personal_data(v) if isinstance(v, dict | list) else v
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_personal_data(v) for v in value]
+        return [mask_personal_data(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

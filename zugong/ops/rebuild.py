@@ -83,6 +83,11 @@ __all__ = [
 
 log = get_logger("zugong.rebuild")
 
+REPLAY_BATCH = 20_000
+"""Events per replay transaction: per batch, every runner reads and writes the versions of the
+streams the batch touches and the personnel projection its units, so larger batches touch
+each busy stream fewer times per event."""
+
 Progress = Callable[[str, int, int | None], None]
 """Called as (projection, events replayed so far, events to replay in total if known)."""
 
@@ -155,7 +160,7 @@ class _Tracker:
 class StoreFeed:
     """The services' stores, in position order, one batch from each store in turn."""
 
-    def __init__(self, stores: dict[str, EventStore], batch_size: int = 5000) -> None:
+    def __init__(self, stores: dict[str, EventStore], batch_size: int = REPLAY_BATCH) -> None:
         self.stores = stores
         self.batch_size = batch_size
         self.tracker = _Tracker()
@@ -229,7 +234,7 @@ class StoreFeed:
 class KafkaFeed:
     """The event topics from offset 0 up to their end offsets (read at each catch-up)."""
 
-    def __init__(self, bootstrap_servers: str, topics: list[str], batch_size: int = 5000) -> None:
+    def __init__(self, bootstrap_servers: str, topics: list[str], batch_size: int = REPLAY_BATCH) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
         self.batch_size = batch_size
@@ -707,9 +712,9 @@ async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: b
     async with open_read_engine(settings) as live, open_stores(settings) as stores:
         if settings.distributed:
             feed: StoreFeed | KafkaFeed = KafkaFeed(
-                settings.kafka.bootstrap_servers or "", settings.all_topics(), batch_size or 5000)
+                settings.kafka.bootstrap_servers or "", settings.all_topics(), batch_size or REPLAY_BATCH)
         else:
-            feed = StoreFeed(stores, batch_size or 5000)
+            feed = StoreFeed(stores, batch_size or REPLAY_BATCH)
         return await rebuild_projections(settings, projections(names), live, feed, swap=swap,
                                          allow_dead_letters=allow_dead_letters,
                                          progress=progress)
