@@ -86,6 +86,27 @@ async def test_rows_written_inline_read_the_same_through_the_engine(store: Event
     assert through_engine[0].recorded_at == moment
 
 
+async def test_envelopes_read_inline_equal_the_recorded_events_in_their_envelopes(
+        store: EventStore) -> None:
+    """Projectors and rebuilds read envelopes built straight from the rows (no RecordedEvent):
+    the same as ``to_envelope`` of what ``read_all`` returns, field by field."""
+    moment = datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=UTC)
+    clocked = EventStore(store.engine, service="personnel", clock=lambda: moment)
+    adjusted = EstablishmentAdjusted(unit_id="b", establishment=ESTABLISHMENT,
+                                     previous=ESTABLISHMENT, effective_on=date(2023, 12, 31),
+                                     document_number="县编〔2024〕1号")
+    await clocked.append([StreamWrite("unit-b", "unit", 0, [unit_write("b").events[0], adjusted])],
+                         meta())
+    await clocked.append([unit_write("c")], meta())
+    expected = [e.to_envelope("personnel") for e in await store.read_all()]
+    envelopes = await store.read_envelopes()
+    assert [e.model_dump() for e in envelopes] == [e.model_dump() for e in expected]
+    assert envelopes[1].time == moment and envelopes[1].effectiveon == "2023-12-31"
+    assert envelopes[0].effectiveon is None and envelopes[2].subject == "unit/c"
+    assert await store.read_envelopes(1, 1) == expected[1:2]
+    assert (await store.read_envelopes(0, 1, "other"))[0].source == "/zugong/other"
+
+
 async def test_events_written_through_the_engine_are_read_inline(store: EventStore) -> None:
     [first] = (await store.append([unit_write("c")], meta())).events
     row = {c.name: getattr(first, c.name) for c in events_table.columns if c.name != "position"}
