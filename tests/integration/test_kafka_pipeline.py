@@ -49,10 +49,13 @@ async def test_relay_kafka_projector_exactly_once_through_kills(kafka_broker, po
         assert status.lag == 0 and all(s.source.startswith("kafka:") for s in status.sources)
 
         # a rebuild from the topics swapped in live (PostgreSQL: the shadow schema's tables
-        # moved in); the projector carries on from the rebuilt checkpoints
+        # moved in); the projector carries on from the rebuilt checkpoints. Two projections
+        # from one replay of the topics, each verified and swapped in on its own.
         async with pipeline.loaded(pause=0.01):
-            [report] = await rebuild(pipeline.settings, ["personnel"])
-            assert report.swapped, report.problems
+            reports = await rebuild(pipeline.settings, ["personnel", "audit"])
+            for report in reports:
+                assert report.swapped, (report.projection, report.problems)
+                assert report.replayed_with == ["personnel", "audit"]
             await asyncio.sleep(0.5)
         await pipeline.check()
     finally:
