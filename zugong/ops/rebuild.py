@@ -10,7 +10,8 @@ How it works, and why queries never go down:
 2. **Replay** with the same ``SubscriptionRunner`` and projection code, in replay mode
    (``is_replay()`` is true, so projections fire no side effects), from the stores in
    position order (embedded) or from the Kafka topics from offset 0 (distributed), with the
-   same checkpoint sources the live projector uses.
+   same checkpoint sources the live projector uses. ONE replay feeds every projection being
+   rebuilt: each batch is read and decoded once and handed to each projection's runner.
 3. **Verify.** The shadow's stream versions must equal the stream heads of what it replayed
    (the stores' events up to the replayed position, or the topics' contents), every stream
    contiguous from version 1, its checkpoints at the last replayed position, and no event
