@@ -142,9 +142,13 @@ class PostgresFastPath:
             pool, self._pool = self._pool, None
             if pool is None:
                 return
-            try:
-                from sqlalchemy.util import await_only
+            from sqlalchemy.util import await_only
+            from sqlalchemy.util.concurrency import in_greenlet
 
+            if not in_greenlet():  # a synchronous dispose: no loop to close it in
+                pool.terminate()
+                return
+            try:
                 await_only(asyncio.wait_for(pool.close(), 5))
             except Exception:
                 pool.terminate()
