@@ -1,12 +1,21 @@
-"""Command forwarding to the owning service: in-process (ASGI) when embedded, HTTP otherwise."""
+"""Command forwarding to the owning service: in-process (ASGI) when embedded, HTTP otherwise.
+
+Over HTTP the gateway uses aiohttp with keep-alive connections: httpx cost ≈ 1.5 ms of CPU per
+forwarded request on this machine (httpcore's pool bookkeeping, anyio, and a failing import on
+every request), aiohttp ≈ 0.18 ms — with the gateway, four services, relays, the projector,
+PostgreSQL and Kafka on two cores, that was the gateway's largest cost.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
+import aiohttp
 import httpx
 from fastapi import Request
 from fastapi.responses import Response
+from yarl import URL
 
 from services.kernel.http import problem_response
 
@@ -17,6 +26,7 @@ _FORWARDED_REQUEST_HEADERS = ("authorization", "idempotency-key", "if-match", "c
 _FORWARDED_RESPONSE_HEADERS = ("content-type", "etag", "location", "x-consistency-token",
                                "idempotent-replayed", "www-authenticate")
 _FORWARDED_RESPONSE_RAW = frozenset(h.encode() for h in _FORWARDED_RESPONSE_HEADERS)
+_KEEPALIVE_SECONDS = 4.0  # below uvicorn's 5 s: never reuse a connection the service is closing
 
 
 class ServiceClient:
@@ -26,14 +36,24 @@ class ServiceClient:
                  timeout: float = 30.0) -> None:
         self.name = name
         self._app = app
+        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._timeout = timeout
         if app is not None:
             transport = httpx.ASGITransport(app=app)
             self._client = httpx.AsyncClient(transport=transport, base_url="http://in-process",
                                              timeout=timeout)
         else:
-            self._client = httpx.AsyncClient(
-                base_url=base_url, timeout=timeout,
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+            self._base_url = (base_url or "").rstrip("/")
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The keep-alive session, made in the running loop on first use."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=_KEEPALIVE_SECONDS),
+                timeout=aiohttp.ClientTimeout(total=self._timeout), auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
+        return self._session
 
     async def forward(self, request: Request) -> Response:
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST_HEADERS
@@ -41,19 +61,24 @@ class ServiceClient:
         headers["x-correlation-id"] = request.state.correlation_id
         if self._app is not None:
             return await self._forward_in_process(request, headers)
+        scope = request.scope
+        path = scope.get("raw_path") or quote(scope["path"]).encode()
+        query = scope.get("query_string", b"")
+        target = self._base_url + path.decode("latin-1") + \
+            (f"?{query.decode('latin-1')}" if query else "")
         try:
-            upstream = await self._client.request(
-                request.method, request.url.path, content=await request.body(),
-                headers=headers, params=request.query_params)
-        except httpx.HTTPError as error:
+            async with self._http().request(request.method, URL(target, encoded=True),
+                                            data=await request.body(),
+                                            headers=headers) as upstream:
+                content = await upstream.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
             return problem_response(
                 503, "Service unavailable",
                 f"the {self.name} service did not answer ({type(error).__name__}); "
                 "retry later", slug="service-unavailable", headers={"Retry-After": "1"})
         out = {h: upstream.headers[h] for h in _FORWARDED_RESPONSE_HEADERS
                if h in upstream.headers}
-        return Response(content=upstream.content, status_code=upstream.status_code,
-                        headers=out)
+        return Response(content=content, status_code=upstream.status, headers=out)
 
     async def _forward_in_process(self, request: Request, headers: dict[str, str]) -> Response:
         """Call the service's ASGI app directly: the same request the HTTP path would send,
@@ -108,7 +133,14 @@ class ServiceClient:
         return response
 
     async def get(self, path: str) -> httpx.Response:
-        return await self._client.get(path)
+        if self._client is not None:
+            return await self._client.get(path)
+        async with self._http().get(URL(self._base_url + path, encoded=True)) as upstream:
+            return httpx.Response(upstream.status, content=await upstream.read(),
+                                  headers=list(upstream.headers.items()))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "create_tables", "is_sqlite", "upsert"]
+__all__ = ["PG_SCHEMA_LOCK", "create_engine", "create_tables", "is_sqlite", "upsert"]
 
 
 class _InlineSqlite:
@@ -92,7 +92,7 @@ async def upsert(conn, table, rows: list[dict], keys: list[str]) -> None:
     await conn.execute(statement, rows)
 
 
-_PG_SCHEMA_LOCK = 7_240_213  # arbitrary constant: one schema change at a time per database
+PG_SCHEMA_LOCK = 7_240_213  # arbitrary constant: one schema change at a time per database
 
 
 async def create_tables(conn, *metadatas) -> None:
@@ -102,6 +102,6 @@ async def create_tables(conn, *metadatas) -> None:
     tables; on PostgreSQL two concurrent ``CREATE TABLE`` of one name make one of them fail,
     so they queue on an advisory lock first. SQLite's writer lock serialises them already."""
     if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})")
+        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})")
     for metadata in metadatas:
         await conn.run_sync(metadata.create_all)

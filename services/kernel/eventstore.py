@@ -11,7 +11,9 @@ checkout, greenlet switches, a hop to aiosqlite's worker thread and back), with 
 ~5 µs, and an append (``BEGIN IMMEDIATE`` … ``COMMIT``) runs with no ``await`` inside, so the
 process's appends are serialised by the loop itself. ``engine`` (SQLAlchemy) stays the way
 other components read or write the file (relay checkpoints, ``zugong store verify``,
-rebuilds). PostgreSQL (and an in-memory SQLite database) goes through SQLAlchemy.
+rebuilds). PostgreSQL has a hot path of its own on asyncpg (services/kernel/pgstore.py: an
+append is one call of a server-side function, a read one prepared statement); an in-memory
+SQLite database goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,6 +38,7 @@ from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent
 from services.kernel.db import create_tables, is_sqlite
 from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
+from services.kernel.pgstore import APPEND_FUNCTION_DDL, PostgresFastPath, StreamConflict
 
 __all__ = [
     "AppendResult",
@@ -178,6 +182,10 @@ def _row_to_event(row: Any) -> RecordedEvent:
 class EventStore:
     """Append-only event store of one service. All methods are coroutine-safe."""
 
+    _append_lock: int | None = _PG_APPEND_LOCK
+    """The store-wide append lock (PostgreSQL); None only to demonstrate, in a test, what
+    goes wrong without it."""
+
     def __init__(self, engine: AsyncEngine, *, service: str = "", metrics=None,
                  clock=None, busy_timeout: float = 30.0) -> None:
         self.engine = engine
@@ -189,6 +197,10 @@ class EventStore:
         self._appended = asyncio.Event()
         self._appended_counters: dict[str, Any] = {}
         self._file: _SqliteFile | None = None
+        self._pg: PostgresFastPath | None = None
+        if engine.dialect.name == "postgresql":
+            self._pg = PostgresFastPath(engine)
+            sa.event.listen(engine.sync_engine, "engine_disposed", self._pg.dispose_listener())
         if self._sqlite:
             database = engine.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
@@ -197,7 +209,9 @@ class EventStore:
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
-            await create_tables(conn, store_metadata)
+            await create_tables(conn, store_metadata)  # under the schema lock on PostgreSQL
+            if self._pg is not None:
+                await conn.exec_driver_sql(APPEND_FUNCTION_DDL)
 
     async def append(
         self, writes: Sequence[StreamWrite], metadata: CommandMetadata,
@@ -212,11 +226,11 @@ class EventStore:
         if self._file is not None:
             result = await self._file.run(self._file.append, writes, metadata, response,
                                           self._clock())
-        elif self._sqlite:
+        elif self._pg is not None:
+            result = await self._append_pg(writes, metadata, response)
+        else:
             async with self._write_lock:
                 result = await self._append(writes, metadata, response)
-        else:
-            result = await self._append(writes, metadata, response)
         self._appended.set()
         self._appended = asyncio.Event()
         if self._metrics is not None:
@@ -228,13 +242,35 @@ class EventStore:
                 counter.inc()
         return result
 
+    async def _append_pg(self, writes, metadata, response) -> AppendResult:
+        now = self._clock()
+        versions: dict[str, int] = {}
+        rows = _rows(writes, metadata, now, versions)
+        try:
+            positions = await self._pg.append(
+                self._append_lock, [w.stream_id for w in writes],
+                [w.expected_version for w in writes], rows, now, metadata.actor,
+                metadata.correlation_id, metadata.causation_id, metadata.idempotency_key,
+                metadata.fingerprint, response)
+        except StreamConflict as conflict:
+            write = writes[conflict.index]
+            raise ConcurrencyConflict(write.stream_id, write.expected_version,
+                                      conflict.actual) from None
+        except asyncpg.UniqueViolationError as error:
+            raise _integrity_error(f"{error.constraint_name} {error}", writes) from None
+        recorded = [_row_to_event(_Row(position=position, **row))
+                    for row, position in zip(rows, positions, strict=True)]
+        last = recorded[-1].position if recorded else 0
+        return AppendResult(versions=versions, last_position=last, events=recorded)
+
     async def _append(self, writes, metadata, response) -> AppendResult:
+        """An in-memory SQLite store's append (``append`` holds ``_write_lock``; SQLite
+        serialises writers)."""
         now = self._clock()
         versions: dict[str, int] = {}
         recorded: list[RecordedEvent] = []
         try:
             async with self.engine.begin() as conn:
-                await self._lock(conn)
                 for write in writes:
                     actual = await self._version(conn, write.stream_id)
                     if actual != write.expected_version:
@@ -261,15 +297,6 @@ class EventStore:
         last = recorded[-1].position if recorded else 0
         return AppendResult(versions=versions, last_position=last, events=recorded)
 
-    async def _lock(self, conn: AsyncConnection) -> None:
-        """Take the store-wide append lock, held until the transaction ends (PostgreSQL).
-
-        Taken before the next position is drawn, so positions are committed in order. SQLite
-        needs none: it serialises writers (and ``append`` holds ``_write_lock``).
-        """
-        if not self._sqlite:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_APPEND_LOCK)))
-
     @staticmethod
     async def _version(conn: AsyncConnection, stream_id: str) -> int:
         value = await conn.scalar(
@@ -282,12 +309,17 @@ class EventStore:
     async def stream_version(self, stream_id: str) -> int:
         if self._file is not None:
             return await self._file.run(self._file.stream_version, stream_id)
+        if self._pg is not None:
+            return await self._pg.stream_version(stream_id)
         async with self.engine.connect() as conn:
             return await self._version(conn, stream_id)
 
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
         if self._file is not None:
             return await self._file.run(self._file.read_stream, stream_id, after_version)
+        if self._pg is not None:
+            return [RecordedEvent(**fields)
+                    for fields in await self._pg.read_stream(stream_id, after_version)]
         query = (
             sa.select(events_table)
             .where(events_table.c.stream_id == stream_id, events_table.c.version > after_version)
@@ -299,6 +331,9 @@ class EventStore:
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if self._file is not None:
             return await self._file.run(self._file.read_all, after_position, limit)
+        if self._pg is not None:
+            return [RecordedEvent(**fields)
+                    for fields in await self._pg.read_all(after_position, limit)]
         query = (
             sa.select(events_table)
             .where(events_table.c.position > after_position)
@@ -322,6 +357,8 @@ class EventStore:
     async def head_position(self) -> int:
         if self._file is not None:
             return await self._file.run(self._file.head_position)
+        if self._pg is not None:
+            return await self._pg.head_position()
         async with self.engine.connect() as conn:
             return await conn.scalar(sa.select(sa.func.max(events_table.c.position))) or 0
 
@@ -329,6 +366,8 @@ class EventStore:
         """The recorded response of an earlier command with this key, if any."""
         if self._file is not None:
             found = await self._file.run(self._file.find_command, idempotency_key)
+        elif self._pg is not None:
+            found = await self._pg.find_command(idempotency_key)
         else:
             async with self.engine.connect() as conn:
                 row = (await conn.execute(

@@ -552,3 +552,23 @@ async def test_racing_commands_with_one_idempotency_key_append_once(store: Event
     assert stored is not None and stored.response["id"] == "race"
     again = await execute_command(store, register_unit(repository, "race", calls), metadata)
     assert again.replayed and again.version == 1
+
+
+@pytest.mark.postgres
+async def test_postgres_append_creates_its_function_when_the_schema_was_made_without_it(
+        postgres_url: str) -> None:
+    """The append function comes with ``create_schema``; a store whose tables were made some
+    other way (or whose function was dropped) creates it on its first append."""
+    engine = create_engine(postgres_url)
+    try:
+        store = EventStore(engine, service="personnel")
+        await store.create_schema()
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("DROP FUNCTION zugong_append")
+        result = await store.append([write("fn1", 0, registered("fn1"))], meta())
+        assert [e.version for e in result.events] == [1]
+        assert await store.read_stream("unit-fn1") == result.events
+        with pytest.raises(ConcurrencyConflict):
+            await store.append([write("fn1", 0, registered("fn1"))], meta())
+    finally:
+        await engine.dispose()

@@ -3,7 +3,8 @@
 On PostgreSQL a position (sequence value) is taken at insert but becomes visible at commit. If
 a transaction that drew position 10 commits after one that drew 11, a reader that has already
 moved its cursor past 11 never sees 10. The store prevents this by taking a store-wide advisory
-lock before drawing positions (``EventStore._lock``), so positions commit in order.
+lock before drawing positions (``EventStore._append_lock``, taken by the append function), so
+positions commit in order.
 
 Load: eight writers, each on its own pooled connection and its own stream, append many small
 events while a tailing reader follows ``read_all`` by position. A trigger installed by the test
@@ -155,10 +156,7 @@ async def test_demonstration_without_the_lock_the_tail_skips_events(
     (the rows that slept before commit drew lower positions than rows committed meanwhile).
     """
 
-    async def no_lock(self: EventStore, conn) -> None:
-        return None
-
-    monkeypatch.setattr(EventStore, "_lock", no_lock)
+    monkeypatch.setattr(EventStore, "_append_lock", None)
     run = await run_load(store)
     assert_the_writers_really_overlapped(run)
 
