@@ -1,4 +1,5 @@
-"""Command forwarding to the owning service: in-process (ASGI) when embedded, HTTP otherwise."""
+"""Command forwarding to the owning service: in-process when embedded (the service route's endpoint
+called directly, or through ASGI for a route that cannot be), HTTP otherwise."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from services.kernel.http import problem_response
+from services.kernel.service_app import InProcessCommands
 
 __all__ = ["ServiceClient"]
 
@@ -26,6 +28,7 @@ class ServiceClient:
                  timeout: float = 30.0) -> None:
         self.name = name
         self._app = app
+        self._commands = InProcessCommands(app, name) if app is not None else None
         if app is not None:
             transport = httpx.ASGITransport(app=app)
             self._client = httpx.AsyncClient(transport=transport, base_url="http://in-process",
@@ -36,6 +39,10 @@ class ServiceClient:
                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
 
     async def forward(self, request: Request) -> Response:
+        if self._commands is not None:
+            answer = await self._commands.call(request)
+            if answer is not None:
+                return answer
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST_HEADERS
                    if h in request.headers}
         headers["x-correlation-id"] = request.state.correlation_id
