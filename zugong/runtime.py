@@ -174,6 +174,14 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
         projector_engine = create_projector_engine(settings.database.readmodel_url)
         runners = projection_runners(projector_engine, metrics)
         consumers = service_consumers(stores, metrics)
+        # the consumers write their service's database inline too: through aiosqlite their
+        # statements each waited a turn of the loop, so under load a batch took a loop turn
+        # per statement, and the projections fed after them in the same batch waited as well
+        consumer_engines = {}
+        for runner, _source in consumers:
+            url = runner.engine.url.render_as_string(hide_password=False)
+            runner.engine = consumer_engines.get(url) or consumer_engines.setdefault(
+                url, create_projector_engine(url))
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
@@ -212,6 +220,8 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                 if query_engine is not None:
                     await query_engine.dispose()
                 await projector_engine.dispose()
+                for engine in consumer_engines.values():
+                    await engine.dispose()
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)
@@ -247,7 +257,7 @@ class StoreFanOut:
     runner's batch costs a transaction and its bookkeeping statements whatever its size."""
 
     def __init__(self, service: str, store: EventStore, runners: list[SubscriptionRunner], *,
-                 batch_size: int = 500, linger: float = 0.002, poll_interval: float = 0.5,
+                 batch_size: int = 200, linger: float = 0.005, poll_interval: float = 0.5,
                  retry_after: float = 1.0) -> None:
         self.service, self.store, self.runners = service, store, runners
         self.name = f"store:{service}"
@@ -310,7 +320,6 @@ class StoreFanOut:
             return
         positions[i] = mine[-1].position
         self._lag(i).set(max(0, head - positions[i]))
-        await asyncio.sleep(0)  # requests go between the runners' batches
 
     def _lag(self, i: int):
         return self.runners[i].metrics.projection_lag_events.labels(
