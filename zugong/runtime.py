@@ -256,8 +256,13 @@ class StoreFanOut:
     it, it waits ``linger`` s so that the appends of concurrent commands join one batch: each
     runner's batch costs a transaction and its bookkeeping statements whatever its size."""
 
+    YIELD_AFTER = 100
+    """A runner's batch at least this long is followed by a turn of the loop; shorter ones
+    (nearly caught up) run back to back, so that a busy loop does not delay each runner's
+    turn, and with it freshness, by a full round of the requests in flight."""
+
     def __init__(self, service: str, store: EventStore, runners: list[SubscriptionRunner], *,
-                 batch_size: int = 200, linger: float = 0.005, poll_interval: float = 0.5,
+                 batch_size: int = 500, linger: float = 0.005, poll_interval: float = 0.5,
                  retry_after: float = 1.0) -> None:
         self.service, self.store, self.runners = service, store, runners
         self.name = f"store:{service}"
@@ -320,6 +325,8 @@ class StoreFanOut:
             return
         positions[i] = mine[-1].position
         self._lag(i).set(max(0, head - positions[i]))
+        if len(mine) >= self.YIELD_AFTER:  # far behind: let requests in between the runners
+            await asyncio.sleep(0)
 
     def _lag(self, i: int):
         return self.runners[i].metrics.projection_lag_events.labels(
