@@ -1,4 +1,5 @@
-"""Command forwarding to the owning service: in-process (ASGI) when embedded, HTTP otherwise.
+"""Command forwarding to the owning service: in-process when embedded (the service route's
+endpoint called directly, or through ASGI for a route that cannot be), HTTP otherwise.
 
 Over HTTP the gateway uses aiohttp with keep-alive connections: httpx cost ≈ 1.5 ms of CPU per
 forwarded request on this machine (httpcore's pool bookkeeping, anyio, and a failing import on
@@ -18,6 +19,7 @@ from fastapi.responses import Response
 from yarl import URL
 
 from services.kernel.http import problem_response
+from services.kernel.service_app import InProcessCommands
 
 __all__ = ["ServiceClient"]
 
@@ -39,6 +41,7 @@ class ServiceClient:
         self._client: httpx.AsyncClient | None = None
         self._session: aiohttp.ClientSession | None = None
         self._timeout = timeout
+        self._commands = InProcessCommands(app, name) if app is not None else None
         if app is not None:
             transport = httpx.ASGITransport(app=app)
             self._client = httpx.AsyncClient(transport=transport, base_url="http://in-process",
@@ -56,6 +59,10 @@ class ServiceClient:
         return self._session
 
     async def forward(self, request: Request) -> Response:
+        if self._commands is not None:
+            answer = await self._commands.call(request)
+            if answer is not None:
+                return answer
         headers = {h: request.headers[h] for h in _FORWARDED_REQUEST_HEADERS
                    if h in request.headers}
         headers["x-correlation-id"] = request.state.correlation_id

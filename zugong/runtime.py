@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
@@ -36,8 +38,7 @@ from services.kernel.metrics import Metrics
 from services.kernel.personal_data import PersonalDataVault
 from services.kernel.relay import Relay
 from services.kernel.settings import Settings
-from services.kernel.sources import StoreTailSource
-from services.kernel.subscription import SubscriptionRunner, projection_positions_table
+from services.kernel.subscription import Delivery, SubscriptionRunner, projection_positions_table
 from services.personnel import bootstrap as personnel_bootstrap
 from services.talent import bootstrap as talent_bootstrap
 from services.training import bootstrap as training_bootstrap
@@ -70,6 +71,34 @@ metrics)`` (runners writing to its own database) and ``consumed_topics(settings)
 
 def projection_runners(engine: AsyncEngine, metrics: Metrics) -> list[SubscriptionRunner]:
     return [SubscriptionRunner(p(), engine, metrics) for p in PROJECTIONS]
+
+
+PROJECTOR_BUSY_TIMEOUT_MS = 20
+"""How long the embedded projector's SQLite connection waits for another writer's lock (a
+rebuild swapping tables in, a dead-letter replay from the CLI) before the batch fails and the
+runner retries it after an asynchronous back-off: the wait blocks the event loop."""
+
+
+def create_projector_engine(url: str) -> AsyncEngine:
+    """The engine the embedded projector writes the read models through. On a SQLite file its
+    statements run in the event loop's thread (``inline_sqlite``): through aiosqlite each of
+    the 6-10 statements of a batch crossed to a worker thread and back (≈ 300 µs each here),
+    so five projections took 10-15 ms per append and fell behind at a few hundred commands/s.
+    A batch's statements are short and its transaction never waits on anything else in this
+    process (the runners take turns on the SQLite writer lock); a lock held by another
+    connection fails fast (``PROJECTOR_BUSY_TIMEOUT_MS``) and the runner retries the batch."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return create_engine(url)
+    engine = create_engine(url, inline_sqlite=True)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _fail_fast(dbapi_connection, _record) -> None:  # after create_engine's pragmas
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={PROJECTOR_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine
 
 
 def freeze_startup_objects() -> None:
@@ -139,11 +168,20 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
         service_apps = {name: module.create_app(settings, metrics=metrics, store=stores[name])
                         for name, module in SERVICES.items()}
         read_engine = create_engine(settings.database.readmodel_url)
-        # queries read through their own engine (inline, read-only on SQLite): the projector's
-        # writer engine is left as it is
+        # queries read through their own engine (inline, read-only on SQLite), the projector
+        # writes through its own (inline on SQLite)
         query_engine = create_query_engine(settings.database.readmodel_url)
-        runners = projection_runners(read_engine, metrics)
+        projector_engine = create_projector_engine(settings.database.readmodel_url)
+        runners = projection_runners(projector_engine, metrics)
         consumers = service_consumers(stores, metrics)
+        # the consumers write their service's database inline too: through aiosqlite their
+        # statements each waited a turn of the loop, so under load a batch took a loop turn
+        # per statement, and the projections fed after them in the same batch waited as well
+        consumer_engines = {}
+        for runner, _source in consumers:
+            url = runner.engine.url.render_as_string(hide_password=False)
+            runner.engine = consumer_engines.get(url) or consumer_engines.setdefault(
+                url, create_projector_engine(url))
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
@@ -152,12 +190,10 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
             for runner in runners:
                 await runner.create_schema()
             await ensure_indexes(read_engine)
-            tasks = [asyncio.create_task(_supervised(
-                StoreTailSource(name, s).run, runner, stop), name=f"project-{name}")
-                for runner in runners for name, s in stores.items()]
-            tasks += [asyncio.create_task(_supervised(
-                StoreTailSource(source, stores[source]).run, runner, stop),
-                name=f"consume-{runner.projection.name}-{source}") for runner, source in consumers]
+            # the consumers first: another service's command may wait for what they record
+            tasks = [asyncio.create_task(StoreFanOut(name, store, [
+                *(runner for runner, source in consumers if source == name), *runners]).run(stop),
+                name=f"project-{name}") for name, store in stores.items()]
             readiness = {f"store:{name}": _db_checker(s.engine) for name, s in stores.items()}
             readiness.update({
                 "readmodel": _db_checker(read_engine),
@@ -183,6 +219,9 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
                     await client.aclose()
                 if query_engine is not None:
                     await query_engine.dispose()
+                await projector_engine.dispose()
+                for engine in consumer_engines.values():
+                    await engine.dispose()
                 await read_engine.dispose()
 
     return create_gateway_app(settings, metrics=metrics, context=context)
@@ -205,16 +244,93 @@ async def _tasks_alive(tasks: list[asyncio.Task]) -> tuple[bool, str]:
     return not dead, "running" if not dead else f"stopped: {dead}"
 
 
-async def _supervised(run, runner: SubscriptionRunner, stop: asyncio.Event) -> None:
-    """Keep an embedded projection running; an unexpected error restarts it after a pause."""
-    while not stop.is_set():
+class StoreFanOut:
+    """Tails one store in-process for every runner fed by it (the projections and the other
+    services' consumers): each batch is read and decoded once and handed to the runners in
+    turn. One ``StoreTailSource`` per runner and store read and decoded every event once per
+    runner, which cost more than applying it.
+
+    Each runner keeps its own position (a runner only gets what it has not had, and dedupes
+    by its checkpoint anyway); a runner whose batch fails is left out for ``retry_after`` s
+    and then resumes from its position, without holding up the others. When an append wakes
+    it, it waits ``linger`` s so that the appends of concurrent commands join one batch: each
+    runner's batch costs a transaction and its bookkeeping statements whatever its size."""
+
+    YIELD_AFTER = 100
+    """A runner's batch at least this long is followed by a turn of the loop; shorter ones
+    (nearly caught up) run back to back, so that a busy loop does not delay each runner's
+    turn, and with it freshness, by a full round of the requests in flight."""
+
+    def __init__(self, service: str, store: EventStore, runners: list[SubscriptionRunner], *,
+                 batch_size: int = 500, linger: float = 0.005, poll_interval: float = 0.5,
+                 retry_after: float = 1.0) -> None:
+        self.service, self.store, self.runners = service, store, runners
+        self.name = f"store:{service}"
+        self.batch_size, self.linger = batch_size, linger
+        self.poll_interval, self.retry_after = poll_interval, retry_after
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self._run(stop)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection_task_failed", source=self.name)
+                await asyncio.sleep(self.retry_after)
+
+    async def _run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        positions = [max(0, await r.position(self.name)) for r in self.runners]
+        paused = [0.0] * len(self.runners)  # loop time until which a failed runner waits
+        while not stop.is_set():
+            signal = self.store.append_signal()
+            now = loop.time()
+            active = [i for i, until in enumerate(paused) if until <= now]
+            batch = await self.store.read_all(min(positions[i] for i in active),
+                                              self.batch_size) if active else []
+            if batch:
+                deliveries = [Delivery(self.name, e.position, e.to_envelope(self.service))
+                              for e in batch]
+                head = await self.store.head_position()
+                for i in active:
+                    await self._deliver(i, deliveries, positions, paused, head)
+                continue
+            for i in active:
+                self._lag(i).set(0)
+            waiters = [asyncio.ensure_future(signal.wait()), asyncio.ensure_future(stop.wait())]
+            timeout = min([self.poll_interval] + [until - now for until in paused if until > now])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.wait(waiters, return_when="FIRST_COMPLETED"),
+                                       max(0.0, timeout))
+            for waiter in waiters:
+                waiter.cancel()
+            if signal.is_set() and not stop.is_set():
+                await asyncio.sleep(self.linger)
+
+    async def _deliver(self, i: int, deliveries: list[Delivery], positions: list[int],
+                       paused: list[float], head: int) -> None:
+        runner = self.runners[i]
+        mine = [d for d in deliveries if d.position > positions[i]]
+        if not mine:
+            return
         try:
-            await run(runner, stop)
+            await runner.handle_with_retry(mine)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("projection_task_failed", projection=runner.projection.name)
-            await asyncio.sleep(1.0)
+            log.exception("projection_task_failed", projection=runner.projection.name,
+                          source=self.name)
+            paused[i] = asyncio.get_running_loop().time() + self.retry_after
+            return
+        positions[i] = mine[-1].position
+        self._lag(i).set(max(0, head - positions[i]))
+        if len(mine) >= self.YIELD_AFTER:  # far behind: let requests in between the runners
+            await asyncio.sleep(0)
+
+    def _lag(self, i: int):
+        return self.runners[i].metrics.projection_lag_events.labels(
+            self.runners[i].projection.name, self.name)
 
 
 def create_service_app(service: str, settings: Settings, metrics: Metrics | None = None

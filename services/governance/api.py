@@ -35,7 +35,7 @@ LEVEL_PERMISSION = {"township": Permission.GOVERNANCE_WRITE,
 router = APIRouter(prefix=PREFIX, tags=["governance"])
 
 
-def deps(request: Request) -> GovernanceDeps:
+async def deps(request: Request) -> GovernanceDeps:
     return request.app.state.governance
 
 

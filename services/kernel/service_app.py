@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute, serialize_response
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from services.kernel.auth import Permission, Principal, TokenVerifier
 from services.kernel.commands import CommandOutcome
@@ -21,6 +27,7 @@ from services.kernel.metrics import Metrics
 __all__ = [
     "IdempotencyKey",
     "IfMatch",
+    "InProcessCommands",
     "accepted",
     "authenticated",
     "command_metadata",
@@ -123,3 +130,134 @@ def new_service_app(name: str, *, metrics: Metrics, verifier: TokenVerifier,
     install_problem_handlers(app)
     install_request_context(app, metrics, name)
     return app
+
+
+def _api_routes(routes) -> list:
+    out = []
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI keeps includes lazy
+        out += _api_routes(included.routes) if included is not None else [route]
+    return [r for r in out if isinstance(r, APIRoute)]
+
+
+def _plain_request_dependency(dependant) -> bool:
+    """A dependency that takes only the request (``require(...)``, a service's ``deps``)."""
+    return (dependant.call is not None and dependant.request_param_name is not None
+            and not dependant.dependencies and not dependant.path_params
+            and not dependant.query_params and not dependant.header_params
+            and not dependant.cookie_params and not dependant.body_params
+            and dependant.response_param_name is None
+            and dependant.background_tasks_param_name is None
+            and dependant.security_scopes_param_name is None
+            and not inspect.isgeneratorfunction(dependant.call)
+            and not inspect.isasyncgenfunction(dependant.call))
+
+
+def _direct_call_supported(route: APIRoute) -> bool:
+    d = route.dependant
+    return ("POST" in route.methods and inspect.iscoroutinefunction(d.call)
+            and route.response_field is not None
+            and isinstance(route.response_class, DefaultPlaceholder)
+            and not d.query_params and not d.cookie_params and len(d.body_params) <= 1
+            and d.request_param_name is not None and d.response_param_name is not None
+            and d.background_tasks_param_name is None and d.security_scopes_param_name is None
+            and d.websocket_param_name is None and d.http_connection_param_name is None
+            and all(_plain_request_dependency(sub) for sub in d.dependencies))
+
+
+class InProcessCommands:
+    """A service's command routes called directly by a gateway in the same process.
+
+    The gateway's route has parsed the request and authorised the caller already; sending the
+    same request through the service's FastAPI app again (middleware, routing, dependency
+    resolution, response model) cost more than the command itself. This runs the service
+    route's own endpoint, which stays the one place a command is defined, with the values
+    FastAPI would give it: path and header parameters and the body validated by the route's
+    own fields, its request-only dependencies (permission, service dependencies) called with a
+    request addressed to the service app, and the answer serialised by its response model.
+    Errors propagate as exceptions to the gateway, whose problem handlers are the services'.
+    A route this cannot call (other parameter kinds or dependencies) answers None: the caller
+    sends it through ASGI instead."""
+
+    def __init__(self, app: FastAPI, name: str) -> None:
+        self.app, self.name = app, name
+        self._routes = [r for r in _api_routes(app.routes) if _direct_call_supported(r)]
+        self._by_template: dict[str, APIRoute] = {}
+        self._latency: dict[tuple[str, int], Any] = {}
+
+    def _match(self, path: str, template: str | None) -> tuple[APIRoute, dict] | None:
+        known = self._by_template.get(template) if template else None
+        for route in ([known] if known is not None else []) + self._routes:
+            found = route.path_regex.match(path)
+            if found:
+                if template and known is None:
+                    self._by_template[template] = route
+                return route, {k: route.param_convertors[k].convert(v)
+                               for k, v in found.groupdict().items()}
+        return None
+
+    async def call(self, request: Request) -> Response | None:
+        gateway_route = request.scope.get("route")
+        found = self._match(request.scope["path"], getattr(gateway_route, "path", None))
+        if found is None:
+            return None
+        route, path_params = found
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await self._run(request, route, path_params)
+            status = response.status_code
+            return response
+        except ZugongError as error:
+            status = error.status
+            raise
+        except RequestValidationError:
+            status = 422
+            raise
+        finally:
+            key = (route.path, status)
+            child = self._latency.get(key)
+            if child is None:  # the service is timed as its own RequestContextMiddleware would
+                child = self._latency[key] = self.app.state.metrics.http_latency.labels(
+                    self.name, "POST", route.path, str(status))
+            child.observe(time.perf_counter() - started)
+
+    async def _run(self, request: Request, route: APIRoute, path_params: dict) -> Response:
+        dependant = route.dependant
+        scope = {**request.scope, "app": self.app, "path_params": path_params, "route": route,
+                 "endpoint": route.endpoint}
+        service_request = Request(scope, request.receive)
+        values: dict[str, Any] = {}
+        for sub in dependant.dependencies:  # first, as FastAPI does: 401/403 before 422
+            value = sub.call(**{sub.request_param_name: service_request})
+            values[sub.name] = await value if inspect.isawaitable(value) else value
+        errors: list = []
+        found, problems = request_params_to_args(dependant.path_params, path_params)
+        values.update(found)
+        errors += problems
+        found, problems = request_params_to_args(dependant.header_params, request.headers)
+        values.update(found)
+        errors += problems
+        body: Any = None
+        if dependant.body_params:
+            body = await request.json() if await request.body() else PydanticUndefined
+            found, problems = await request_body_to_args(
+                dependant.body_params, body, route._embed_body_fields)
+            values.update(found)
+            errors += problems
+        if errors:
+            raise RequestValidationError(errors, body=body)
+        sub_response = Response()
+        del sub_response.headers["content-length"]
+        sub_response.status_code = None  # type: ignore[assignment]
+        values[dependant.request_param_name] = service_request
+        values[dependant.response_param_name] = sub_response
+        raw = await dependant.call(**values)
+        if isinstance(raw, Response):
+            return raw
+        content = await serialize_response(field=route.response_field, response_content=raw,
+                                           dump_json=True)
+        response = Response(content, status_code=sub_response.status_code or route.status_code
+                            or 200, media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response

@@ -51,7 +51,7 @@ SERVICE = "talent"
 BASE = "/api/v1/talent"
 
 
-def deps(request: Request) -> TalentDeps:
+async def deps(request: Request) -> TalentDeps:
     return request.app.state.talent
 
 

@@ -41,7 +41,7 @@ SERVICE = "training"
 SessionNo = Annotated[int, Path(ge=1, le=10_000, description="Number of the session in the class.")]
 
 
-def deps(request: Request) -> TrainingDeps:
+async def deps(request: Request) -> TrainingDeps:
     return request.app.state.training
 
 
