@@ -287,11 +287,10 @@ class StoreFanOut:
             signal = self.store.append_signal()
             now = loop.time()
             active = [i for i, until in enumerate(paused) if until <= now]
-            batch = await self.store.read_all(min(positions[i] for i in active),
-                                              self.batch_size) if active else []
+            batch = await self.store.read_envelopes(min(positions[i] for i in active),
+                                                    self.batch_size, self.service) if active else []
             if batch:
-                deliveries = [Delivery(self.name, e.position, e.to_envelope(self.service))
-                              for e in batch]
+                deliveries = [Delivery(self.name, e.position, e) for e in batch]
                 head = await self.store.head_position()
                 for i in active:
                     await self._deliver(i, deliveries, positions, paused, head)
