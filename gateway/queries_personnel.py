@@ -20,6 +20,7 @@ from gateway.readmodels.personnel import (
     cadre_events,
     cadres,
     fold_cadre,
+    movement_days,
     unit_posts,
     unit_ranks,
     units,
@@ -355,11 +356,13 @@ class PersonnelReports:
                             post_level=r.post_level) for d, r in listed])
 
     async def movements(self, date_from: date, date_to: date) -> Movements:
-        e = cadre_events
-        grouped = (sa.select(e.c.kind, e.c.label, e.c.sublabel, sa.func.count().label("n"),
-                             sa.func.coalesce(sa.func.sum(e.c.amount), 0).label("amount"))
-                   .where(e.c.effective_on >= date_from, e.c.effective_on <= date_to)
-                   .group_by(e.c.kind, e.c.label, e.c.sublabel))
+        e, days = cadre_events, movement_days
+        # counted per day by the projection: a few rows per day, not every event of the period
+        grouped = (sa.select(days.c.kind, days.c.label, days.c.sublabel,
+                             sa.func.sum(days.c.events).label("n"),
+                             sa.func.sum(days.c.amount).label("amount"))
+                   .where(days.c.effective_on >= date_from, days.c.effective_on <= date_to)
+                   .group_by(days.c.kind, days.c.label, days.c.sublabel))
         exited = e.alias("exited")
         pool = (sa.select(e.c.label, sa.func.count().label("n"))
                 .where(e.c.kind == "reserve_entered", e.c.effective_on <= date_to,
