@@ -47,6 +47,16 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+_READ_MODEL_STATE = sa.union_all(  # built once: every dashboard request reads it
+    sa.select(projection_positions_table.c.projection, projection_positions_table.c.source,
+              sa.cast(projection_positions_table.c.position, sa.String),
+              sa.cast(projection_positions_table.c.updated_at, sa.String)),
+    sa.select(sa.literal("dead_letters"), dead_letters_table.c.status,
+              sa.cast(sa.func.count(), sa.String),
+              sa.cast(sa.func.max(dead_letters_table.c.id), sa.String))
+    .group_by(dead_letters_table.c.status))
+
+
 class DashboardQueries:
     """The figures, and a cache of their JSON per period that lives as long as the read models
     do not change.
@@ -72,16 +82,8 @@ class DashboardQueries:
         """Answers computed (not served from the cache): for tests and metrics."""
 
     async def read_model_state(self) -> tuple:
-        positions, letters = projection_positions_table, dead_letters_table
-        state = sa.union_all(
-            sa.select(positions.c.projection, positions.c.source,
-                      sa.cast(positions.c.position, sa.String),
-                      sa.cast(positions.c.updated_at, sa.String)),
-            sa.select(sa.literal("dead_letters"), letters.c.status,
-                      sa.cast(sa.func.count(), sa.String),
-                      sa.cast(sa.func.max(letters.c.id), sa.String)).group_by(letters.c.status))
         async with self.engine.connect() as conn:
-            return tuple(sorted(tuple(r) for r in (await conn.execute(state)).all()))
+            return tuple(sorted(tuple(r) for r in (await conn.execute(_READ_MODEL_STATE)).all()))
 
     async def dashboard_json(self, start: date, end: date) -> bytes:
         """The dashboard for the period as JSON (``Dashboard`` by alias), from the cache when

@@ -303,6 +303,22 @@ def _period(period_from: date | None, period_to: date | None) -> tuple[date, dat
     return start, end
 
 
+# built once (the cadre 360 runs them on every request): building a select and its cache key
+# cost more than running it
+_CADRE_NAME = sa.select(rm_cadres.c.name, rm_cadres.c.unit_id).where(
+    rm_cadres.c.cadre_id == sa.bindparam("cadre_id"))
+_CREDITED = (
+    sa.select(enrolments.c.class_id, enrolments.c.credited_hours, enrolments.c.completed_on,
+              classes.c.name, classes.c.kind)
+    .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
+    .where(enrolments.c.cadre_id == sa.bindparam("cadre_id"), enrolments.c.status == "completed",
+           enrolments.c.completed_on.between(sa.bindparam("first", type_=sa.Date),
+                                             sa.bindparam("last", type_=sa.Date)))
+    .order_by(enrolments.c.completed_on, enrolments.c.class_id))
+_ENROLMENTS_OF = sa.select(sa.func.count()).select_from(enrolments).where(
+    enrolments.c.cadre_id == sa.bindparam("cadre_id"))
+
+
 class TrainingQueries:
     def __init__(self, engine: AsyncEngine, requirements: dict[str, HourRequirement]) -> None:
         self.engine = engine
@@ -461,17 +477,10 @@ class TrainingQueries:
         first = min(start for start, _ in windows.values())
         last = max(end for _, end in windows.values())
         async with self.engine.connect() as conn:
-            cadre = (await conn.execute(sa.select(rm_cadres.c.name, rm_cadres.c.unit_id).where(
-                rm_cadres.c.cadre_id == cadre_id))).first()
-            credited = (await conn.execute(
-                sa.select(enrolments.c.class_id, enrolments.c.credited_hours,
-                          enrolments.c.completed_on, classes.c.name, classes.c.kind)
-                .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
-                .where(enrolments.c.cadre_id == cadre_id, enrolments.c.status == "completed",
-                       enrolments.c.completed_on.between(first, last))
-                .order_by(enrolments.c.completed_on, enrolments.c.class_id))).all()
-            if cadre is None and not await conn.scalar(sa.select(sa.func.count()).select_from(
-                    enrolments).where(enrolments.c.cadre_id == cadre_id)):
+            cadre = (await conn.execute(_CADRE_NAME, {"cadre_id": cadre_id})).first()
+            credited = (await conn.execute(_CREDITED, {
+                "cadre_id": cadre_id, "first": first, "last": last})).all()
+            if cadre is None and not await conn.scalar(_ENROLMENTS_OF, {"cadre_id": cadre_id}):
                 raise NotFound(f"cadre {cadre_id} not found")
         views = []
         for year, (start, end) in windows.items():
