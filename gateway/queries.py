@@ -176,6 +176,42 @@ _UNIT_NAME = sa.select(units.c.name).where(units.c.unit_id == sa.bindparam("unit
 _UNIT = sa.select(units).where(units.c.unit_id == sa.bindparam("unit_id"))
 
 
+_ROSTERS: dict[tuple, Any] = {}
+
+
+def _roster_statement(reveal: bool, by_status: bool, filters: tuple[tuple[str, str], ...],
+                      age: str | None, by_text: bool, after: bool):
+    """The roster's select for one combination of filters, built once with the values as
+    parameters (building a select of 28 columns and its cache key cost more than running
+    it)."""
+    key = (reveal, by_status, filters, age, by_text, after)
+    query = _ROSTERS.get(key)
+    if query is not None:
+        return query
+    query = (_CADRE_SELECTS[reveal, True].order_by(cadres.c.name, cadres.c.cadre_id)
+             .limit(sa.bindparam("limit", type_=sa.Integer)))
+    if by_status:
+        query = query.where(cadres.c.status == sa.bindparam("status"))
+    for name, mode in filters:
+        column = cadres.c[name]
+        query = query.where(column.is_(None) if mode == "none"
+                            else column == sa.bindparam(name, type_=column.type))
+    if age is not None:
+        query = query.where(cadres.c.birth_date <= sa.bindparam("born_by", type_=sa.Date))
+        if age == "both":
+            query = query.where(cadres.c.birth_date > sa.bindparam("born_after", type_=sa.Date))
+    if by_text:
+        text = sa.bindparam("q", type_=sa.String)
+        query = query.where(sa.or_(cadres.c.name.like(text, escape="\\"),
+                                   cadres.c.post_title.like(text, escape="\\")))
+    if after:
+        query = query.where(sa.tuple_(cadres.c.name, cadres.c.cadre_id) > sa.tuple_(
+            sa.bindparam("after_name", type_=sa.String),
+            sa.bindparam("after_id", type_=sa.String)))
+    _ROSTERS[key] = query
+    return query
+
+
 class PersonnelQueries:
     def __init__(self, engine: AsyncEngine, unseal) -> None:
         self.engine = engine
@@ -268,12 +304,15 @@ class PersonnelQueries:
         on = on or date.today()
         rows, next_cursor = await self._roster(unit_id, q, category, rank, post_level,
                                                reserve_level, age_band, status, on, limit, cursor,
-                                               reveal)
+                                               reveal, raw=True)
         return pydantic_core.to_json({"items": [self._roster_item(r, reveal, on) for r in rows],
                                       "next_cursor": next_cursor})
 
     def _roster_item(self, row, reveal: bool, on: date) -> dict[str, Any]:
-        detail = row["detail"] or {}
+        detail = row["detail"]
+        if isinstance(detail, str):  # raw from SQLite
+            detail = json.loads(detail)
+        detail = detail or {}
         birth_date = row["birth_date"]
         if isinstance(birth_date, str):
             birth_date = date.fromisoformat(birth_date)
@@ -301,33 +340,46 @@ class PersonnelQueries:
             "departure_kind": row["departure_kind"], "version": row["version"]}
 
     async def _roster(self, unit_id, q, category, rank, post_level, reserve_level, age_band,
-                      status, on: date, limit: int, cursor: str | None, reveal: bool):
-        """The page's rows (at most ``limit``) and the next page's cursor."""
-        query = (self._cadre_select(reveal=reveal, plain_dates=True)
-                 .order_by(cadres.c.name, cadres.c.cadre_id).limit(limit + 1))
+                      status, on: date, limit: int, cursor: str | None, reveal: bool,
+                      raw: bool = False):
+        """The page's rows (at most ``limit``) and the next page's cursor. ``raw``: on SQLite,
+        the DBAPI's rows as they are (``detail`` as JSON text; the dates are selected as text
+        anyway): SQLAlchemy's row objects and result processing cost twice SQLite's own
+        fetch of a page."""
+        params: dict[str, Any] = {"limit": limit + 1}
         if status != "all":
-            query = query.where(cadres.c.status == status)
-        for column, value in ((cadres.c.unit_id, unit_id), (cadres.c.category, category),
-                              (cadres.c.rank, rank), (cadres.c.post_level, post_level),
-                              (cadres.c.reserve_level, reserve_level)):
+            params["status"] = status
+        filters = []
+        for name, value in (("unit_id", unit_id), ("category", category), ("rank", rank),
+                            ("post_level", post_level), ("reserve_level", reserve_level)):
             if value == "none":
-                query = query.where(column.is_(None))
+                filters.append((name, "none"))
             elif value:
-                query = query.where(column == value)
+                filters.append((name, "value"))
+                params[name] = value
+        age = None
         if age_band:
             low, high = AGE_BANDS[age_band]
             # age >= low  <=>  born on or before on - low years; age <= high  <=>  born after
-            query = query.where(cadres.c.birth_date <= add_years(on, -low))
+            params["born_by"] = add_years(on, -low)
+            age = "low"
             if high is not None:
-                query = query.where(cadres.c.birth_date > add_years(on, -(high + 1)))
+                params["born_after"] = add_years(on, -(high + 1))
+                age = "both"
         if q:
-            query = query.where(sa.or_(cadres.c.name.like(_like(q), escape="\\"),
-                                       cadres.c.post_title.like(_like(q), escape="\\")))
+            params["q"] = _like(q)
         if cursor:
-            name, last_id = _decode_cursor(cursor)
-            query = query.where(sa.tuple_(cadres.c.name, cadres.c.cadre_id) > (name, last_id))
+            params["after_name"], params["after_id"] = _decode_cursor(cursor)
+        query = _roster_statement(reveal, status != "all", tuple(filters), age, bool(q),
+                                  bool(cursor))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            result = await conn.execute(query, params)
+            if raw and conn.dialect.name == "sqlite":
+                keys = list(result.keys())
+                rows = [dict(zip(keys, r, strict=True)) for r in result.cursor.fetchall()]
+                result.close()
+            else:
+                rows = result.mappings().all()
         next_cursor = (_encode_cursor([rows[limit - 1]["name"], rows[limit - 1]["cadre_id"]])
                        if len(rows) > limit else None)
         return rows[:limit], next_cursor
