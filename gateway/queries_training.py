@@ -317,6 +317,21 @@ _CREDITED = (
     .order_by(enrolments.c.completed_on, enrolments.c.class_id))
 _ENROLMENTS_OF = sa.select(sa.func.count()).select_from(enrolments).where(
     enrolments.c.cadre_id == sa.bindparam("cadre_id"))
+# classes held in a period (the dashboard's, for every new period)
+_START, _END = sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
+_HELD = sa.and_(classes.c.starts_on.between(_START, _END),
+                classes.c.status.in_(("open", "completed")))
+_CLASSES_HELD = sa.select(classes).where(_HELD).order_by(classes.c.starts_on, classes.c.class_id)
+_CLASSES_HELD_COMPLETED = (
+    sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(enrolments.c.credited_hours), 0))
+    .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
+    .where(_HELD, enrolments.c.status == "completed"))
+_INVITED_LECTURES = (
+    sa.select(sessions, classes.c.name.label("class_name"))
+    .select_from(sessions.join(classes, classes.c.class_id == sessions.c.class_id))
+    .where(sessions.c.invited.is_(True), sessions.c.held_on.between(_START, _END),
+           classes.c.status != "cancelled")
+    .order_by(sessions.c.held_on, sessions.c.class_id, sessions.c.session_no))
 
 
 class TrainingQueries:
@@ -425,21 +440,11 @@ class TrainingQueries:
 
     async def classes_held(self, period_from: date, period_to: date) -> ClassesHeldReport:
         start, end = _period(period_from, period_to)
-        held = sa.and_(classes.c.starts_on.between(start, end),
-                       classes.c.status.in_(("open", "completed")))
+        period = {"start": start, "end": end}
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(classes).where(held).order_by(
-                classes.c.starts_on, classes.c.class_id))).all()
-            completed, hours = (await conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(enrolments.c.credited_hours), 0))
-                .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
-                .where(held, enrolments.c.status == "completed"))).one()
-            invited = (await conn.execute(
-                sa.select(sessions, classes.c.name.label("class_name")).select_from(
-                    sessions.join(classes, classes.c.class_id == sessions.c.class_id)).where(
-                    sessions.c.invited.is_(True), sessions.c.held_on.between(start, end),
-                    classes.c.status != "cancelled").order_by(
-                    sessions.c.held_on, sessions.c.class_id, sessions.c.session_no))).all()
+            rows = (await conn.execute(_CLASSES_HELD, period)).all()
+            completed, hours = (await conn.execute(_CLASSES_HELD_COMPLETED, period)).one()
+            invited = (await conn.execute(_INVITED_LECTURES, period)).all()
         by_kind: dict[str, int] = {}
         for row in rows:
             by_kind[row.kind] = by_kind.get(row.kind, 0) + 1
