@@ -155,14 +155,13 @@ def _fill_movement_days(target, connection, tables=(), **_kw) -> None:
     # a read model older than the table: count the events already stored (none when the
     # events table was created together with it)
     if movement_days in tables:
-        e = cadre_events
+        e, empty = cadre_events, sa.literal_column("''")  # inline: equal in SELECT and GROUP BY
+        label, sublabel = sa.func.coalesce(e.c.label, empty), sa.func.coalesce(e.c.sublabel, empty)
         connection.execute(movement_days.insert().from_select(
             ["effective_on", "kind", "label", "sublabel", "events", "amount"],
-            sa.select(e.c.effective_on, e.c.kind, sa.func.coalesce(e.c.label, ""),
-                      sa.func.coalesce(e.c.sublabel, ""), sa.func.count(),
+            sa.select(e.c.effective_on, e.c.kind, label, sublabel, sa.func.count(),
                       sa.func.coalesce(sa.func.sum(e.c.amount), 0))
-            .group_by(e.c.effective_on, e.c.kind, sa.func.coalesce(e.c.label, ""),
-                      sa.func.coalesce(e.c.sublabel, ""))))
+            .group_by(e.c.effective_on, e.c.kind, label, sublabel)))
 
 
 async def count_movements(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
