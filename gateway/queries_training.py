@@ -334,6 +334,33 @@ _INVITED_LECTURES = (
     .order_by(sessions.c.held_on, sessions.c.class_id, sessions.c.session_no))
 
 
+_MASS_EVENT_STATEMENTS: dict[tuple[bool, bool], tuple] = {}
+
+
+def _mass_event_statements(by_kind: bool, after: bool) -> tuple:
+    """``mass_events``' totals, count and page, built once per filter combination with the
+    values as parameters (the dashboard asks for every new period)."""
+    built = _MASS_EVENT_STATEMENTS.get((by_kind, after))
+    if built is not None:
+        return built
+    where = [mass_events.c.held_on.between(_START, _END)]
+    if by_kind:
+        where.append(mass_events.c.kind == sa.bindparam("kind", type_=mass_events.c.kind.type))
+    page = sa.select(mass_events).where(*where).order_by(
+        mass_events.c.held_on, mass_events.c.mass_event_id).limit(
+        sa.bindparam("limit", type_=sa.Integer))
+    if after:
+        page = page.where(sa.tuple_(mass_events.c.held_on, mass_events.c.mass_event_id) > sa.tuple_(
+            sa.bindparam("after_on", type_=sa.Date),
+            sa.bindparam("after_id", type_=mass_events.c.mass_event_id.type)))
+    built = _MASS_EVENT_STATEMENTS[by_kind, after] = (
+        sa.select(mass_events.c.kind, sa.func.sum(mass_events.c.head_count)).where(*where)
+        .group_by(mass_events.c.kind),
+        sa.select(sa.func.count()).select_from(mass_events).where(*where),
+        page)
+    return built
+
+
 class TrainingQueries:
     def __init__(self, engine: AsyncEngine, requirements: dict[str, HourRequirement]) -> None:
         self.engine = engine
@@ -563,21 +590,14 @@ class TrainingQueries:
     async def mass_events(self, *, period_from: date | None, period_to: date | None,
                           kind: str | None, limit: int, cursor: str | None) -> MassEventReport:
         start, end = _period(period_from, period_to)
-        where = [mass_events.c.held_on.between(start, end)]
-        if kind:
-            where.append(mass_events.c.kind == kind)
-        page = sa.select(mass_events).where(*where).order_by(
-            mass_events.c.held_on, mass_events.c.mass_event_id).limit(limit + 1)
+        params = {"start": start, "end": end, "kind": kind, "limit": limit + 1}
         if cursor:
-            after = _date_cursor(cursor)
-            page = page.where(sa.tuple_(mass_events.c.held_on, mass_events.c.mass_event_id) > after)
+            params["after_on"], params["after_id"] = _date_cursor(cursor)
+        totals, counted, page = _mass_event_statements(bool(kind), bool(cursor))
         async with self.engine.connect() as conn:
-            by_kind = dict((await conn.execute(sa.select(
-                mass_events.c.kind, sa.func.sum(mass_events.c.head_count)).where(*where)
-                .group_by(mass_events.c.kind))).all())
-            count = await conn.scalar(sa.select(sa.func.count()).select_from(mass_events).where(
-                *where))
-            rows = (await conn.execute(page)).all()
+            by_kind = dict((await conn.execute(totals, params)).all())
+            count = await conn.scalar(counted, params)
+            rows = (await conn.execute(page, params)).all()
         next_cursor = (_encode_cursor([rows[limit - 1].held_on.isoformat(),
                                        rows[limit - 1].mass_event_id])
                        if len(rows) > limit else None)
