@@ -25,15 +25,19 @@ class InvalidConsistencyToken(ZugongError):
     status, title, type_slug = 400, "Invalid consistency token", "bad-consistency-token"
 
 
+_APPLIED_VERSION = sa.select(projection_streams_table.c.version).where(  # built once
+    projection_streams_table.c.projection == sa.bindparam("projection"),
+    projection_streams_table.c.stream_id == sa.bindparam("stream_id"))
+
+
 class ConsistencyWaiter:
     def __init__(self, engine: AsyncEngine, metrics: Metrics, timeout: float) -> None:
         self.engine, self.metrics, self.timeout = engine, metrics, timeout
 
     async def applied_version(self, projection: str, stream_id: str) -> int:
         async with self.engine.connect() as conn:
-            return await conn.scalar(sa.select(projection_streams_table.c.version).where(
-                projection_streams_table.c.projection == projection,
-                projection_streams_table.c.stream_id == stream_id)) or 0
+            return await conn.scalar(_APPLIED_VERSION, {
+                "projection": projection, "stream_id": stream_id}) or 0
 
     async def wait(self, projection: str, token: str | None) -> str | None:
         """Returns None without a token, else "fresh" or "stale"."""

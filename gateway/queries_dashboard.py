@@ -47,6 +47,33 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+_READ_MODEL_STATE = sa.union_all(  # built once: every dashboard request reads it
+    sa.select(projection_positions_table.c.projection, projection_positions_table.c.source,
+              sa.cast(projection_positions_table.c.position, sa.String),
+              sa.cast(projection_positions_table.c.updated_at, sa.String)),
+    sa.select(sa.literal("dead_letters"), dead_letters_table.c.status,
+              sa.cast(sa.func.count(), sa.String),
+              sa.cast(sa.func.max(dead_letters_table.c.id), sa.String))
+    .group_by(dead_letters_table.c.status))
+
+
+# the dashboard's own statements, built once with the period as parameters (building a select
+# and its cache key cost more than running it)
+_START, _END = sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
+_MEASURES_ADOPTED = sa.select(sa.func.count()).select_from(rect_measures).where(
+    rect_measures.c.adopted_on.between(_START, _END))
+_PROBLEMS_SOLVED = sa.select(sa.func.count()).select_from(rect_problems).where(
+    rect_problems.c.resolved_on.between(_START, _END))
+_RESERVE_ADDED = sa.select(
+    sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case(
+        (reserve_candidates.c.leader_candidate.is_(True), 1), else_=0)), 0)).where(
+    reserve_candidates.c.added_on.between(_START, _END))
+_RECRUITED_INTO_ORG = sa.select(cadre_events.c.label, sa.func.count()).where(
+    cadre_events.c.kind == "recruited", cadre_events.c.effective_on.between(_START, _END),
+    cadre_events.c.unit_id.in_(sa.select(units.c.unit_id).where(
+        units.c.name.like(f"%{ORG_DEPARTMENT_SUFFIX}")))).group_by(cadre_events.c.label)
+
+
 class DashboardQueries:
     """The figures, and a cache of their JSON per period that lives as long as the read models
     do not change.
@@ -72,16 +99,8 @@ class DashboardQueries:
         """Answers computed (not served from the cache): for tests and metrics."""
 
     async def read_model_state(self) -> tuple:
-        positions, letters = projection_positions_table, dead_letters_table
-        state = sa.union_all(
-            sa.select(positions.c.projection, positions.c.source,
-                      sa.cast(positions.c.position, sa.String),
-                      sa.cast(positions.c.updated_at, sa.String)),
-            sa.select(sa.literal("dead_letters"), letters.c.status,
-                      sa.cast(sa.func.count(), sa.String),
-                      sa.cast(sa.func.max(letters.c.id), sa.String)).group_by(letters.c.status))
         async with self.engine.connect() as conn:
-            return tuple(sorted(tuple(r) for r in (await conn.execute(state)).all()))
+            return tuple(sorted(tuple(r) for r in (await conn.execute(_READ_MODEL_STATE)).all()))
 
     async def dashboard_json(self, start: date, end: date) -> bytes:
         """The dashboard for the period as JSON (``Dashboard`` by alias), from the cache when
@@ -174,15 +193,11 @@ class DashboardQueries:
             add(key, label, value, definition)
 
         # -- governance ----------------------------------------------------------------------
+        period = {"start": start, "end": end}
         async with self.engine.connect() as conn:
-            measures = await conn.scalar(sa.select(sa.func.count()).select_from(rect_measures).where(
-                rect_measures.c.adopted_on.between(start, end))) or 0
-            solved = await conn.scalar(sa.select(sa.func.count()).select_from(rect_problems).where(
-                rect_problems.c.resolved_on.between(start, end))) or 0
-            reserve = (await conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case(
-                    (reserve_candidates.c.leader_candidate.is_(True), 1), else_=0)), 0)).where(
-                reserve_candidates.c.added_on.between(start, end)))).one()
+            measures = await conn.scalar(_MEASURES_ADOPTED, period) or 0
+            solved = await conn.scalar(_PROBLEMS_SOLVED, period) or 0
+            reserve = (await conn.execute(_RESERVE_ADDED, period)).one()
         add("governance.rectification.measures_adopted", "rectification measures adopted", measures,
             "Measures of weak-village rectification plans adopted in the period.")
         add("governance.rectification.problems_solved", "rectification problems solved", solved,
@@ -257,13 +272,8 @@ class DashboardQueries:
             universities.agreements_signed, "Cooperation agreements signed in the period.")
 
         # -- the organisation department itself -----------------------------------------------
-        e = cadre_events
-        org = sa.select(units.c.unit_id).where(units.c.name.like(f"%{ORG_DEPARTMENT_SUFFIX}"))
-        recruited = sa.select(e.c.label, sa.func.count()).where(
-            e.c.kind == "recruited", e.c.effective_on.between(start, end),
-            e.c.unit_id.in_(org)).group_by(e.c.label)
         async with self.engine.connect() as conn:
-            into_org = dict((await conn.execute(recruited)).tuples().all())
+            into_org = dict((await conn.execute(_RECRUITED_INTO_ORG, period)).all())
         add("org_department.transferred_in", "cadres transferred into the department",
             into_org.get("transfer_in", 0),
             f"Cadres recruited by transfer_in into the unit named *{ORG_DEPARTMENT_SUFFIX} in "

@@ -613,36 +613,11 @@ class _CompoundQueries:
         township = self._township_filter(scope, township_id)
         if community_id:
             await self._owner(communities, "community_id", community_id, scope, "community")
-        k, p = compounds.c, compound_periods.c
-        base = sa.select(k.compound_id, k.township_id).where(
-            sa.or_(k.registered_on.is_(None), k.registered_on <= on))
-        if township:
-            base = base.where(k.township_id == township)
-        if community_id:
-            base = base.where(k.community_id == community_id)
-        base = base.subquery()
-
-        def running(facility: str):
-            return sa.select(p.compound_id).where(
-                p.facility == facility, p.start_on <= on,
-                sa.or_(p.end_on.is_(None), p.end_on > on)).distinct().subquery()
-
-        station, monitoring = running("station"), running("monitoring")
-        query = sa.select(
-            base.c.township_id, sa.func.count(),
-            sa.func.count(station.c.compound_id), sa.func.count(monitoring.c.compound_id),
-        ).select_from(base.outerjoin(station, station.c.compound_id == base.c.compound_id)
-                      .outerjoin(monitoring, monitoring.c.compound_id == base.c.compound_id)
-                      ).group_by(base.c.township_id).order_by(base.c.township_id)
-        alert_query = sa.select(alerts)
-        if township:
-            alert_query = alert_query.where(alerts.c.township_id == township)
-        if community_id:
-            alert_query = alert_query.where(alerts.c.compound_id.in_(sa.select(k.compound_id).where(
-                k.community_id == community_id)))
+        query, alert_query = _compound_statements(bool(township), bool(community_id))
+        params = {"on": on, "township": township, "community_id": community_id}
         async with self.engine.connect() as conn:
-            per = (await conn.execute(query)).all()
-            alert_rows = [r for r in (await conn.execute(alert_query)).all()
+            per = (await conn.execute(query, params)).all()
+            alert_rows = [r for r in (await conn.execute(alert_query, params)).all()
                           if (period_from is None or _local_day(r.raised_at) >= period_from)
                           and (period_to is None or _local_day(r.raised_at) <= period_to)]
         by_township = [TownshipCoverage(
@@ -657,6 +632,50 @@ class _CompoundQueries:
             meets_target=bool(total) and with_station >= target * total,
             monitoring_connected=sum(r.monitoring_connected for r in by_township),
             by_township=by_township, alerts=_alert_figures(alert_rows, as_of))
+
+
+_COMPOUND_STATEMENTS: dict[tuple[bool, bool], tuple] = {}
+
+
+def _compound_statements(by_township: bool, by_community: bool) -> tuple:
+    """``compound_metrics``' two selects, built once per filter combination with the values
+    as parameters (the dashboard runs them for every new period; building them cost more
+    than running them)."""
+    built = _COMPOUND_STATEMENTS.get((by_township, by_community))
+    if built is not None:
+        return built
+    k, p = compounds.c, compound_periods.c
+    on = sa.bindparam("on", type_=sa.Date)
+    base = sa.select(k.compound_id, k.township_id).where(
+        sa.or_(k.registered_on.is_(None), k.registered_on <= on))
+    if by_township:
+        base = base.where(k.township_id == sa.bindparam("township", type_=k.township_id.type))
+    if by_community:
+        base = base.where(k.community_id == sa.bindparam("community_id",
+                                                         type_=k.community_id.type))
+    base = base.subquery()
+
+    def running(facility: str):
+        return sa.select(p.compound_id).where(
+            p.facility == facility, p.start_on <= on,
+            sa.or_(p.end_on.is_(None), p.end_on > on)).distinct().subquery()
+
+    station, monitoring = running("station"), running("monitoring")
+    query = sa.select(
+        base.c.township_id, sa.func.count(),
+        sa.func.count(station.c.compound_id), sa.func.count(monitoring.c.compound_id),
+    ).select_from(base.outerjoin(station, station.c.compound_id == base.c.compound_id)
+                  .outerjoin(monitoring, monitoring.c.compound_id == base.c.compound_id)
+                  ).group_by(base.c.township_id).order_by(base.c.township_id)
+    alert_query = sa.select(alerts)
+    if by_township:
+        alert_query = alert_query.where(
+            alerts.c.township_id == sa.bindparam("township", type_=alerts.c.township_id.type))
+    if by_community:
+        alert_query = alert_query.where(alerts.c.compound_id.in_(sa.select(k.compound_id).where(
+            k.community_id == sa.bindparam("community_id", type_=k.community_id.type))))
+    built = _COMPOUND_STATEMENTS[by_township, by_community] = (query, alert_query)
+    return built
 
 
 def _local_day(value: datetime) -> date:

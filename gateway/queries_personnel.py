@@ -20,6 +20,7 @@ from gateway.readmodels.personnel import (
     cadre_events,
     cadres,
     fold_cadre,
+    movement_days,
     unit_posts,
     unit_ranks,
     units,
@@ -185,6 +186,30 @@ def _profile(ages: list[int]) -> AgeProfile:
         average_age=round(sum(ages) / len(ages), 1) if ages else None,
         share_50_plus=_share(sum(a >= 50 for a in ages), len(ages)),
         share_55_plus=_share(sum(a >= 55 for a in ages), len(ages)))
+
+
+def _movement_statements() -> tuple:
+    """Built once, the period as parameters (building a select cost more than running it)."""
+    e, days = cadre_events, movement_days
+    date_from, date_to = sa.bindparam("date_from", type_=sa.Date), sa.bindparam("date_to",
+                                                                                type_=sa.Date)
+    # counted per day by the projection: a few rows per day, not every event of the period
+    grouped = (sa.select(days.c.kind, days.c.label, days.c.sublabel,
+                         sa.func.sum(days.c.events).label("n"),
+                         sa.func.sum(days.c.amount).label("amount"))
+               .where(days.c.effective_on >= date_from, days.c.effective_on <= date_to)
+               .group_by(days.c.kind, days.c.label, days.c.sublabel))
+    exited = e.alias("exited")
+    pool = (sa.select(e.c.label, sa.func.count().label("n"))
+            .where(e.c.kind == "reserve_entered", e.c.effective_on <= date_to,
+                   ~sa.exists().where(exited.c.kind == "reserve_exited",
+                                      exited.c.ref == e.c.ref,
+                                      exited.c.effective_on <= date_to))
+            .group_by(e.c.label))
+    return grouped, pool
+
+
+_MOVEMENTS, _RESERVE_POOL = _movement_statements()
 
 
 class PersonnelReports:
@@ -355,21 +380,10 @@ class PersonnelReports:
                             post_level=r.post_level) for d, r in listed])
 
     async def movements(self, date_from: date, date_to: date) -> Movements:
-        e = cadre_events
-        grouped = (sa.select(e.c.kind, e.c.label, e.c.sublabel, sa.func.count().label("n"),
-                             sa.func.coalesce(sa.func.sum(e.c.amount), 0).label("amount"))
-                   .where(e.c.effective_on >= date_from, e.c.effective_on <= date_to)
-                   .group_by(e.c.kind, e.c.label, e.c.sublabel))
-        exited = e.alias("exited")
-        pool = (sa.select(e.c.label, sa.func.count().label("n"))
-                .where(e.c.kind == "reserve_entered", e.c.effective_on <= date_to,
-                       ~sa.exists().where(exited.c.kind == "reserve_exited",
-                                          exited.c.ref == e.c.ref,
-                                          exited.c.effective_on <= date_to))
-                .group_by(e.c.label))
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(grouped)).all()
-            pool_rows = (await conn.execute(pool)).all()
+            bounds = {"date_from": date_from, "date_to": date_to}
+            rows = (await conn.execute(_MOVEMENTS, bounds)).all()
+            pool_rows = (await conn.execute(_RESERVE_POOL, bounds)).all()
         nested: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
         flat: dict[str, Counter] = defaultdict(Counter)
         amounts: Counter = Counter()

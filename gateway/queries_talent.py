@@ -303,6 +303,59 @@ def _between(column, start: date | None, end: date | None) -> list:
     return clauses
 
 
+# The period reports' statements, built once per shape (which bounds are given) with the bounds
+# as parameters: the dashboard runs them for every new period, and building a select and its
+# cache key cost more than running it.
+_STATEMENTS: dict[tuple[str, bool, bool], tuple] = {}
+
+
+def _statements(name: str, start: date | None, end: date | None, build) -> tuple:
+    key = (name, start is not None, end is not None)
+    built = _STATEMENTS.get(key)
+    if built is None:
+        built = _STATEMENTS[key] = build(
+            sa.bindparam("start", type_=sa.Date) if start is not None else None,
+            sa.bindparam("end", type_=sa.Date) if end is not None else None)
+    return built
+
+
+def _bounds(start: date | None, end: date | None) -> dict[str, date]:
+    return {k: v for k, v in (("start", start), ("end", end)) if v is not None}
+
+
+def _studio_report_statements(start, end) -> tuple:
+    certified = sa.select(studios.c.field, sa.func.count()).where(
+        *_between(studios.c.certified_on, start, end)).group_by(studios.c.field)
+    active = sa.select(studios.c.field, sa.func.count()).where(
+        *_between(studios.c.certified_on, None, end),
+        sa.or_(studios.c.revoked_on.is_(None),
+               *([studios.c.revoked_on > end] if end is not None else []))).group_by(studios.c.field)
+    revoked = sa.select(studios.c.field, sa.func.count()).where(
+        studios.c.revoked_on.is_not(None),
+        *_between(studios.c.revoked_on, start, end)).group_by(studios.c.field)
+    funded = sa.select(grants.c.field, sa.func.count(sa.distinct(grants.c.studio_id)),
+                       sa.func.coalesce(sa.func.sum(grants.c.amount_yuan), 0)).where(
+        *_between(grants.c.granted_on, start, end)).group_by(grants.c.field)
+    return certified, active, revoked, funded
+
+
+def _university_report_statements(start, end) -> tuple:
+    held = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(promotions.c.attendees), 0),
+                     sa.func.coalesce(sa.func.sum(promotions.c.positions_offered), 0)).where(
+        *_between(promotions.c.held_on, start, end))
+    signed = sa.select(sa.func.count()).select_from(agreements).where(
+        *_between(agreements.c.signed_on, start, end))
+    last_day = sa.func.coalesce(agreements.c.terminated_on, agreements.c.term_ends_on)
+    in_force = sa.select(sa.func.count()).select_from(agreements).where(
+        *_between(agreements.c.signed_on, None, end),
+        *([last_day >= end] if end is not None else [agreements.c.status == "signed"]))
+    engaged = sa.union(
+        sa.select(promotions.c.university_id).where(*_between(promotions.c.held_on, start, end)),
+        sa.select(agreements.c.university_id).where(*_between(agreements.c.signed_on, start,
+                                                              end))).subquery()
+    return held, signed, in_force, sa.select(sa.func.count()).select_from(engaged)
+
+
 def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -379,22 +432,14 @@ class TalentQueries:
                                 reviewed_on=r.reviewed_on) for r in review_rows])
 
     async def studio_report(self, start: date | None, end: date | None) -> StudioReport:
-        certified = sa.select(studios.c.field, sa.func.count()).where(
-            *_between(studios.c.certified_on, start, end)).group_by(studios.c.field)
-        active = sa.select(studios.c.field, sa.func.count()).where(
-            *_between(studios.c.certified_on, None, end),
-            sa.or_(studios.c.revoked_on.is_(None),
-                   *([studios.c.revoked_on > end] if end else []))).group_by(studios.c.field)
-        revoked = sa.select(studios.c.field, sa.func.count()).where(
-            studios.c.revoked_on.is_not(None),
-            *_between(studios.c.revoked_on, start, end)).group_by(studios.c.field)
-        funded = sa.select(grants.c.field, sa.func.count(sa.distinct(grants.c.studio_id)),
-                           sa.func.coalesce(sa.func.sum(grants.c.amount_yuan), 0)).where(
-            *_between(grants.c.granted_on, start, end)).group_by(grants.c.field)
+        certified, active, revoked, funded = _statements(
+            "studio_report", start, end, _studio_report_statements)
+        bounds = _bounds(start, end)
         async with self.engine.connect() as conn:
-            counts = [dict((await conn.execute(q)).tuples().all())
+            counts = [dict((await conn.execute(q, bounds)).all())
                       for q in (certified, active, revoked)]
-            money = {f: (n, int(total)) for f, n, total in (await conn.execute(funded)).all()}
+            money = {f: (n, int(total))
+                     for f, n, total in (await conn.execute(funded, bounds)).all()}
         by_field = [StudioFieldFigures(
             field=f, certified=counts[0].get(f, 0), active_at_end=counts[1].get(f, 0),
             revoked=counts[2].get(f, 0), funded_studios=money.get(f, (0, 0))[0],
@@ -681,25 +726,14 @@ class TalentQueries:
         return self._agreement(rows[0])
 
     async def university_report(self, start: date | None, end: date | None) -> UniversityReport:
-        held = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(promotions.c.attendees), 0),
-                         sa.func.coalesce(sa.func.sum(promotions.c.positions_offered), 0)).where(
-            *_between(promotions.c.held_on, start, end))
-        signed = sa.select(sa.func.count()).select_from(agreements).where(
-            *_between(agreements.c.signed_on, start, end))
-        last_day = sa.func.coalesce(agreements.c.terminated_on, agreements.c.term_ends_on)
-        in_force = sa.select(sa.func.count()).select_from(agreements).where(
-            *_between(agreements.c.signed_on, None, end),
-            *([last_day >= end] if end else [agreements.c.status == "signed"]))
-        engaged = sa.union(
-            sa.select(promotions.c.university_id).where(*_between(promotions.c.held_on, start, end)),
-            sa.select(agreements.c.university_id).where(*_between(agreements.c.signed_on, start,
-                                                                  end))).subquery()
+        held, signed, in_force, engaged = _statements(
+            "university_report", start, end, _university_report_statements)
+        bounds = _bounds(start, end)
         async with self.engine.connect() as conn:
-            events, attendees, offered = (await conn.execute(held)).one()
+            events, attendees, offered = (await conn.execute(held, bounds)).one()
             return UniversityReport(
                 period=Period(**{"from": start, "to": end}), promotion_events=events,
                 attendees=int(attendees), positions_offered=int(offered),
-                agreements_signed=await conn.scalar(signed) or 0,
-                agreements_in_force_at_end=await conn.scalar(in_force) or 0,
-                universities_engaged=await conn.scalar(
-                    sa.select(sa.func.count()).select_from(engaged)) or 0)
+                agreements_signed=await conn.scalar(signed, bounds) or 0,
+                agreements_in_force_at_end=await conn.scalar(in_force, bounds) or 0,
+                universities_engaged=await conn.scalar(engaged, bounds) or 0)

@@ -303,6 +303,64 @@ def _period(period_from: date | None, period_to: date | None) -> tuple[date, dat
     return start, end
 
 
+# built once (the cadre 360 runs them on every request): building a select and its cache key
+# cost more than running it
+_CADRE_NAME = sa.select(rm_cadres.c.name, rm_cadres.c.unit_id).where(
+    rm_cadres.c.cadre_id == sa.bindparam("cadre_id"))
+_CREDITED = (
+    sa.select(enrolments.c.class_id, enrolments.c.credited_hours, enrolments.c.completed_on,
+              classes.c.name, classes.c.kind)
+    .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
+    .where(enrolments.c.cadre_id == sa.bindparam("cadre_id"), enrolments.c.status == "completed",
+           enrolments.c.completed_on.between(sa.bindparam("first", type_=sa.Date),
+                                             sa.bindparam("last", type_=sa.Date)))
+    .order_by(enrolments.c.completed_on, enrolments.c.class_id))
+_ENROLMENTS_OF = sa.select(sa.func.count()).select_from(enrolments).where(
+    enrolments.c.cadre_id == sa.bindparam("cadre_id"))
+# classes held in a period (the dashboard's, for every new period)
+_START, _END = sa.bindparam("start", type_=sa.Date), sa.bindparam("end", type_=sa.Date)
+_HELD = sa.and_(classes.c.starts_on.between(_START, _END),
+                classes.c.status.in_(("open", "completed")))
+_CLASSES_HELD = sa.select(classes).where(_HELD).order_by(classes.c.starts_on, classes.c.class_id)
+_CLASSES_HELD_COMPLETED = (
+    sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(enrolments.c.credited_hours), 0))
+    .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
+    .where(_HELD, enrolments.c.status == "completed"))
+_INVITED_LECTURES = (
+    sa.select(sessions, classes.c.name.label("class_name"))
+    .select_from(sessions.join(classes, classes.c.class_id == sessions.c.class_id))
+    .where(sessions.c.invited.is_(True), sessions.c.held_on.between(_START, _END),
+           classes.c.status != "cancelled")
+    .order_by(sessions.c.held_on, sessions.c.class_id, sessions.c.session_no))
+
+
+_MASS_EVENT_STATEMENTS: dict[tuple[bool, bool], tuple] = {}
+
+
+def _mass_event_statements(by_kind: bool, after: bool) -> tuple:
+    """``mass_events``' totals, count and page, built once per filter combination with the
+    values as parameters (the dashboard asks for every new period)."""
+    built = _MASS_EVENT_STATEMENTS.get((by_kind, after))
+    if built is not None:
+        return built
+    where = [mass_events.c.held_on.between(_START, _END)]
+    if by_kind:
+        where.append(mass_events.c.kind == sa.bindparam("kind", type_=mass_events.c.kind.type))
+    page = sa.select(mass_events).where(*where).order_by(
+        mass_events.c.held_on, mass_events.c.mass_event_id).limit(
+        sa.bindparam("limit", type_=sa.Integer))
+    if after:
+        page = page.where(sa.tuple_(mass_events.c.held_on, mass_events.c.mass_event_id) > sa.tuple_(
+            sa.bindparam("after_on", type_=sa.Date),
+            sa.bindparam("after_id", type_=mass_events.c.mass_event_id.type)))
+    built = _MASS_EVENT_STATEMENTS[by_kind, after] = (
+        sa.select(mass_events.c.kind, sa.func.sum(mass_events.c.head_count)).where(*where)
+        .group_by(mass_events.c.kind),
+        sa.select(sa.func.count()).select_from(mass_events).where(*where),
+        page)
+    return built
+
+
 class TrainingQueries:
     def __init__(self, engine: AsyncEngine, requirements: dict[str, HourRequirement]) -> None:
         self.engine = engine
@@ -409,21 +467,11 @@ class TrainingQueries:
 
     async def classes_held(self, period_from: date, period_to: date) -> ClassesHeldReport:
         start, end = _period(period_from, period_to)
-        held = sa.and_(classes.c.starts_on.between(start, end),
-                       classes.c.status.in_(("open", "completed")))
+        period = {"start": start, "end": end}
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(sa.select(classes).where(held).order_by(
-                classes.c.starts_on, classes.c.class_id))).all()
-            completed, hours = (await conn.execute(sa.select(
-                sa.func.count(), sa.func.coalesce(sa.func.sum(enrolments.c.credited_hours), 0))
-                .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
-                .where(held, enrolments.c.status == "completed"))).one()
-            invited = (await conn.execute(
-                sa.select(sessions, classes.c.name.label("class_name")).select_from(
-                    sessions.join(classes, classes.c.class_id == sessions.c.class_id)).where(
-                    sessions.c.invited.is_(True), sessions.c.held_on.between(start, end),
-                    classes.c.status != "cancelled").order_by(
-                    sessions.c.held_on, sessions.c.class_id, sessions.c.session_no))).all()
+            rows = (await conn.execute(_CLASSES_HELD, period)).all()
+            completed, hours = (await conn.execute(_CLASSES_HELD_COMPLETED, period)).one()
+            invited = (await conn.execute(_INVITED_LECTURES, period)).all()
         by_kind: dict[str, int] = {}
         for row in rows:
             by_kind[row.kind] = by_kind.get(row.kind, 0) + 1
@@ -461,17 +509,10 @@ class TrainingQueries:
         first = min(start for start, _ in windows.values())
         last = max(end for _, end in windows.values())
         async with self.engine.connect() as conn:
-            cadre = (await conn.execute(sa.select(rm_cadres.c.name, rm_cadres.c.unit_id).where(
-                rm_cadres.c.cadre_id == cadre_id))).first()
-            credited = (await conn.execute(
-                sa.select(enrolments.c.class_id, enrolments.c.credited_hours,
-                          enrolments.c.completed_on, classes.c.name, classes.c.kind)
-                .select_from(enrolments.join(classes, classes.c.class_id == enrolments.c.class_id))
-                .where(enrolments.c.cadre_id == cadre_id, enrolments.c.status == "completed",
-                       enrolments.c.completed_on.between(first, last))
-                .order_by(enrolments.c.completed_on, enrolments.c.class_id))).all()
-            if cadre is None and not await conn.scalar(sa.select(sa.func.count()).select_from(
-                    enrolments).where(enrolments.c.cadre_id == cadre_id)):
+            cadre = (await conn.execute(_CADRE_NAME, {"cadre_id": cadre_id})).first()
+            credited = (await conn.execute(_CREDITED, {
+                "cadre_id": cadre_id, "first": first, "last": last})).all()
+            if cadre is None and not await conn.scalar(_ENROLMENTS_OF, {"cadre_id": cadre_id}):
                 raise NotFound(f"cadre {cadre_id} not found")
         views = []
         for year, (start, end) in windows.items():
@@ -549,21 +590,14 @@ class TrainingQueries:
     async def mass_events(self, *, period_from: date | None, period_to: date | None,
                           kind: str | None, limit: int, cursor: str | None) -> MassEventReport:
         start, end = _period(period_from, period_to)
-        where = [mass_events.c.held_on.between(start, end)]
-        if kind:
-            where.append(mass_events.c.kind == kind)
-        page = sa.select(mass_events).where(*where).order_by(
-            mass_events.c.held_on, mass_events.c.mass_event_id).limit(limit + 1)
+        params = {"start": start, "end": end, "kind": kind, "limit": limit + 1}
         if cursor:
-            after = _date_cursor(cursor)
-            page = page.where(sa.tuple_(mass_events.c.held_on, mass_events.c.mass_event_id) > after)
+            params["after_on"], params["after_id"] = _date_cursor(cursor)
+        totals, counted, page = _mass_event_statements(bool(kind), bool(cursor))
         async with self.engine.connect() as conn:
-            by_kind = dict((await conn.execute(sa.select(
-                mass_events.c.kind, sa.func.sum(mass_events.c.head_count)).where(*where)
-                .group_by(mass_events.c.kind))).all())
-            count = await conn.scalar(sa.select(sa.func.count()).select_from(mass_events).where(
-                *where))
-            rows = (await conn.execute(page)).all()
+            by_kind = dict((await conn.execute(totals, params)).all())
+            count = await conn.scalar(counted, params)
+            rows = (await conn.execute(page, params)).all()
         next_cursor = (_encode_cursor([rows[limit - 1].held_on.isoformat(),
                                        rows[limit - 1].mass_event_id])
                        if len(rows) > limit else None)

@@ -47,7 +47,7 @@ from contracts.registry import DomainEvent
 from services.kernel.db import upsert
 
 __all__ = ["EDUCATION_LEVELS", "PersonnelProjection", "business_date", "cadre_events", "cadres",
-           "fold_cadre", "metadata", "unit_posts", "unit_ranks", "units"]
+           "fold_cadre", "metadata", "movement_days", "unit_posts", "unit_ranks", "units"]
 
 metadata = sa.MetaData()
 
@@ -135,6 +135,61 @@ cadre_events = sa.Table(
              "amount"),
     sa.Index("ix_rm_personnel_cadre_events_unit_kind", "unit_id", "kind", "effective_on", "label"),
 )
+
+movement_days = sa.Table(
+    "rm_personnel_movement_days", metadata,
+    sa.Column("effective_on", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(30), primary_key=True),
+    sa.Column("label", sa.String(40), primary_key=True),  # "" for none
+    sa.Column("sublabel", sa.String(40), primary_key=True),  # "" for none
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+)
+"""``rm_personnel_cadre_events`` counted per business day, kind and labels (events and the sum
+of ``amount``), kept with every insert into it: the movement figures of a period (the
+dashboard's) read a few rows per day instead of every event of the period."""
+
+
+@sa.event.listens_for(metadata, "after_create")
+def _fill_movement_days(target, connection, tables=(), **_kw) -> None:
+    # a read model older than the table: count the events already stored (none when the
+    # events table was created together with it)
+    if movement_days in tables:
+        e, empty = cadre_events, sa.literal_column("''")  # inline: equal in SELECT and GROUP BY
+        label, sublabel = sa.func.coalesce(e.c.label, empty), sa.func.coalesce(e.c.sublabel, empty)
+        connection.execute(movement_days.insert().from_select(
+            ["effective_on", "kind", "label", "sublabel", "events", "amount"],
+            sa.select(e.c.effective_on, e.c.kind, label, sublabel, sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(e.c.amount), 0))
+            .group_by(e.c.effective_on, e.c.kind, label, sublabel)))
+
+
+async def count_movements(conn: AsyncConnection, rows: Iterable[dict[str, Any]]) -> None:
+    """Adds just-inserted ``rm_personnel_cadre_events`` rows to ``rm_personnel_movement_days``."""
+    counts: dict[tuple, list[int]] = {}
+    for row in rows:
+        key = (row["effective_on"], row["kind"], row.get("label") or "", row.get("sublabel") or "")
+        total = counts.setdefault(key, [0, 0])
+        total[0] += 1
+        total[1] += row.get("amount") or 0
+    if not counts:
+        return
+    statement = _STATEMENTS.get((conn.dialect.name, movement_days.name))
+    if statement is None:
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(movement_days)
+        statement = _STATEMENTS[conn.dialect.name, movement_days.name] = \
+            statement.on_conflict_do_update(
+                index_elements=["effective_on", "kind", "label", "sublabel"],
+                set_={"events": movement_days.c.events + statement.excluded.events,
+                      "amount": movement_days.c.amount + statement.excluded.amount})
+    await conn.execute(statement, [
+        {"effective_on": key[0], "kind": key[1], "label": key[2], "sublabel": key[3],
+         "events": n, "amount": amount} for key, (n, amount) in sorted(counts.items())])
+
 
 _SLOT_COLUMN = {"civil_servant": "occupied_administrative",
                 "institution_staff": "occupied_institution"}
@@ -535,6 +590,7 @@ class PersonnelProjection:
             for r in earlier:
                 history[r.cadre_id].append((r.version, registry.decode(r.type, r.data)))
         await conn.execute(cadre_events.insert(), rows)
+        await count_movements(conn, rows)
         folded = []
         for cadre_id in ordered:
             state = fold_cadre(history[cadre_id])
@@ -595,10 +651,11 @@ class PersonnelProjection:
     async def _apply_cadre(self, conn: AsyncConnection, envelope: EventEnvelope,
                            data: DomainEvent) -> None:
         cadre_id: str = data.cadre_id  # type: ignore[attr-defined]
-        await conn.execute(cadre_events.insert().values(
-            cadre_id=cadre_id, version=envelope.streamversion, type=envelope.type,
-            effective_on=business_date(data), recorded_at=envelope.time,
-            data=data.model_dump(mode="json"), **{"amount": 0, **_history_columns(data)}))
+        row = dict(cadre_id=cadre_id, version=envelope.streamversion, type=envelope.type,
+                   effective_on=business_date(data), recorded_at=envelope.time,
+                   data=data.model_dump(mode="json"), **{"amount": 0, **_history_columns(data)})
+        await conn.execute(cadre_events.insert().values(**row))
+        await count_movements(conn, [row])
         rows = (await conn.execute(
             sa.select(cadre_events.c.version, cadre_events.c.type, cadre_events.c.data)
             .where(cadre_events.c.cadre_id == cadre_id))).all()

@@ -240,11 +240,15 @@ async def list_cadres(
     consistency_token: ConsistencyTokenHeader = None,
 ):
     """The roster (花名册), ordered by name, with filters and cursor pagination."""
-    _consistency_header(response, await ctx.consistency.wait(PROJECTION, consistency_token))
-    return await ctx.personnel.cadres(
+    state = await ctx.consistency.wait(PROJECTION, consistency_token)
+    # pre-serialised (the response model above documents it): see PersonnelQueries.cadres_json
+    answer = Response(await ctx.personnel.cadres_json(
         unit_id=unit_id, q=q, category=category, rank=rank, post_level=post_level,
         reserve_level=reserve_level, age_band=age_band, status=status, on=on, limit=limit,
-        cursor=cursor, reveal=principal.has(Permission.PERSONAL_DATA_READ))
+        cursor=cursor, reveal=principal.has(Permission.PERSONAL_DATA_READ)),
+        media_type="application/json")
+    _consistency_header(answer, state)
+    return answer
 
 
 @router.get("/units/{unit_id}", response_model=UnitView, responses=_PROBLEMS,
