@@ -185,6 +185,19 @@ async def test_rebuild_swaps_in_under_load_without_failing_a_query(platform, mon
     assert len(listed.json()["items"]) == sum(recruited.values())
     assert not (platform.settings.var_dir / "readmodel.db.rebuild-personnel").exists()
     await assert_equals_fresh_rebuild(platform.settings)
+    await assert_indexes_named_as_declared(platform.settings, PersonnelProjection().metadata)
+
+
+async def assert_indexes_named_as_declared(settings, metadata: sa.MetaData) -> None:
+    """The swap recreates every index under its declared name (not once more under another)."""
+    declared = {str(sa.schema.CreateIndex(index).compile(dialect=sa.dialects.sqlite.dialect()))
+                .split()[2] for table in metadata.sorted_tables for index in table.indexes}
+    tables = [table.name for table in metadata.sorted_tables]
+    async with open_read_engine(settings) as engine, engine.connect() as conn:
+        live = {name for (name,) in await conn.execute(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({', '.join(repr(t) for t in tables)})"))}
+    assert live == declared
 
 
 async def test_a_live_projector_ahead_of_the_rebuild_makes_it_catch_up_before_the_swap(

@@ -125,8 +125,13 @@ class ShadowBehind(Exception):
     """The live projector is ahead of the shadow on some source: catch up again."""
 
 
+# An unnamed column index is named after the column's label, which includes the schema
+# ("ix_main_rm_cadres_unit_id"): name it after the table alone, as the live model names it.
+_SCHEMA_FREE_NAMES = {"ix": "ix_%(table_name)s_%(column_0_name)s"}
+
+
 def _in_schema(table: sa.Table, schema: str | None) -> sa.Table:
-    return table.to_metadata(sa.MetaData(), schema=schema)
+    return table.to_metadata(sa.MetaData(naming_convention=_SCHEMA_FREE_NAMES), schema=schema)
 
 
 # --- feeds: where the replay reads history from -------------------------------------------------
