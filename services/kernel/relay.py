@@ -47,6 +47,12 @@ _NOTIFY_DDL = (
 )
 
 
+LISTENING_POLL_INTERVAL = 1.0
+"""Seconds between idle looks while the NOTIFY listener is connected: the safety net for a
+notification lost with its connection, and how soon a checkpoint moved back by an operator is
+seen when no append comes."""
+
+
 class AppendListener:
     """Wakes the relay when an append commits (PostgreSQL LISTEN/NOTIFY); on SQLite, or when
     the listening connection fails, ``wait`` simply times out and the relay polls."""
@@ -55,6 +61,7 @@ class AppendListener:
         self.store = store
         self._signal = asyncio.Event()
         self._connection = None
+        self._notifying = False  # the trigger is in place: appends will wake us
 
     @property
     def enabled(self) -> bool:
@@ -67,10 +74,10 @@ class AppendListener:
         async with self.store.engine.begin() as conn:
             for statement in _NOTIFY_DDL:
                 await conn.exec_driver_sql(statement)
+        self._notifying = True
 
     async def _ensure_listening(self) -> None:
-        if not self.enabled or (self._connection is not None
-                                and not self._connection.is_closed()):
+        if not self.enabled or self.listening:
             return
         import asyncpg
 
@@ -80,11 +87,19 @@ class AppendListener:
         self._connection = connection
         self._signal.set()  # appends made while nobody listened: look once
 
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
+
     async def wait(self, seconds: float) -> None:
+        """Until an append commits, or ``seconds`` (``LISTENING_POLL_INTERVAL`` at least while
+        listening: a NOTIFY wakes the relay, and each idle look costs a few round trips)."""
         try:
             await self._ensure_listening()
         except Exception as error:  # the poll covers for it; try again next time
             log.warning("relay_listen_failed", error=repr(error)[:300])
+        if self.listening and self._notifying:
+            seconds = max(seconds, LISTENING_POLL_INTERVAL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._signal.wait(), seconds)
         self._signal.clear()

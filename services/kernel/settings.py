@@ -68,7 +68,8 @@ class KafkaSettings(BaseModel):
         "what it has: the freshness it adds when traffic is light.")
     relay_poll_interval: float = Field(
         0.05, gt=0, description="Seconds between a relay's looks at its store when idle. On "
-        "PostgreSQL a NOTIFY from the events table wakes it at once; this is the fallback.")
+        "PostgreSQL a NOTIFY from the events table wakes it at once, and it looks only every "
+        "second while it listens; this is the fallback.")
     dead_letter_topic: str = Field(
         "zugong.deadletter", description="Where the projector also publishes parked events "
         "(key: projection; the dead_letters table stays the record). Prefixed like the others.")
