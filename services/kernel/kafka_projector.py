@@ -21,7 +21,7 @@ from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 from services.kernel.subscription import Delivery, SubscriptionRunner
 
-__all__ = ["build_projector_app", "to_delivery"]
+__all__ = ["build_projector_app", "project_batch", "to_delivery"]
 
 log = get_logger("zugong.kafka_projector")
 
@@ -32,6 +32,22 @@ def to_delivery(topic: str, partition: int, offset: int, value: bytes | None) ->
         return Delivery(source, offset, EventEnvelope.model_validate_json(value or b""))
     except ValidationError as error:
         return Delivery(source, offset, None, raw=value, decode_error=f"bad envelope: {error}")
+
+
+async def project_batch(runners: Sequence[SubscriptionRunner], deliveries: list[Delivery]
+                        ) -> None:
+    """Hands one batch to every runner at once: each applies it in its own transaction on its
+    own connection (their rows and checkpoints are disjoint), so the database works on all
+    of them together instead of one after the other. Returns when every one has committed;
+    the batch is acknowledged to Kafka only after that."""
+    if len(runners) == 1:
+        await runners[0].handle_with_retry(deliveries)
+        return
+    results = await asyncio.gather(*(runner.handle_with_retry(deliveries) for runner in runners),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def build_projector_app(
@@ -118,8 +134,7 @@ def build_projector_app(
                 to_delivery(e.message.topic, e.message.partition, e.message.offset, e.value)
                 for e in events
             ]
-            for runner in targets:
-                await runner.handle_with_retry(deliveries)
+            await project_batch(targets, deliveries)
             for e in events:
                 consumed[e.message.tp] = e.message.offset
             update_lag()

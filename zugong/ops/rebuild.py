@@ -127,6 +127,9 @@ class _Tracker:
         self.reached: dict[str, int] = {}
         self.versions: dict[str, int] = {}
         self.gaps: list[str] = []
+        self.handles: Callable[[str], bool] = lambda _type: True
+        self.handled: dict[str, int] = {}
+        """Per stream, the last version the projection handles: what its runner records."""
 
     def see(self, delivery: Delivery) -> None:
         self.reached[delivery.source] = delivery.position
@@ -139,6 +142,8 @@ class _Tracker:
                              f"{last} on {delivery.source}")
         if envelope.streamversion > last:
             self.versions[envelope.streamid] = envelope.streamversion
+            if self.handles(envelope.type):
+                self.handled[envelope.streamid] = envelope.streamversion
 
 
 class StoreFeed:
@@ -517,6 +522,13 @@ async def _verify(shadow: Shadow, feed: StoreFeed | KafkaFeed, report: RebuildRe
             report.rows[table.name] = await conn.scalar(
                 sa.select(sa.func.count()).select_from(table)) or 0
     report.problems += problems
+    if feed.tracker.versions != expected:
+        missed = sorted(s for s in set(expected) | set(feed.tracker.versions)
+                        if expected.get(s) != feed.tracker.versions.get(s))
+        report.problems.append(f"the replay did not deliver {len(missed)} streams up to the "
+                               f"source's head, e.g. {', '.join(missed[:5])}")
+    # the runner records the versions of the events the projection handles
+    expected = feed.tracker.handled
     if versions != expected:
         wrong = sorted(s for s in set(versions) | set(expected)
                        if versions.get(s) != expected.get(s))
@@ -548,6 +560,7 @@ async def rebuild_projection(
 ) -> RebuildReport:
     """Rebuild one projection into a shadow, verify it, swap it in (or compare, if not)."""
     report = RebuildReport(projection.name)
+    feed.tracker.handles = projection.handles
     shadow = Shadow.for_engine(live, projection)
     await shadow.prepare()
     runner = SubscriptionRunner(projection, shadow.engine, Metrics(),
