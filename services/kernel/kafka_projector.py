@@ -9,8 +9,9 @@ body: transient failures are retried, poison events are parked by the runner.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -21,7 +22,7 @@ from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 from services.kernel.subscription import Delivery, SubscriptionRunner
 
-__all__ = ["build_projector_app", "to_delivery"]
+__all__ = ["batches", "build_projector_app", "project_batch", "to_delivery"]
 
 log = get_logger("zugong.kafka_projector")
 
@@ -32,6 +33,75 @@ def to_delivery(topic: str, partition: int, offset: int, value: bytes | None) ->
         return Delivery(source, offset, EventEnvelope.model_validate_json(value or b""))
     except ValidationError as error:
         return Delivery(source, offset, None, raw=value, decode_error=f"bad envelope: {error}")
+
+
+async def project_batch(runners: Sequence[SubscriptionRunner], deliveries: list[Delivery]
+                        ) -> None:
+    """Hands one batch to every runner at once: each applies it in its own transaction on its
+    own connection (their rows and checkpoints are disjoint), so the database works on all
+    of them together instead of one after the other. Returns when every one has committed;
+    the batch is acknowledged to Kafka only after that."""
+    if len(runners) == 1:
+        await runners[0].handle_with_retry(deliveries)
+        return
+    busy = [runner for runner in runners if runner.has_work(deliveries)]
+    idle = [runner for runner in runners if runner not in busy]
+    work = [runner.handle_with_retry(deliveries) for runner in busy]
+    if len(idle) > 1 and all(runner.engine is idle[0].engine for runner in idle):
+        # projections with nothing to apply only move their checkpoints: one transaction
+        work.append(SubscriptionRunner.advance_idle(idle, deliveries))
+    else:
+        work += [runner.handle_with_retry(deliveries) for runner in idle]
+    results = await asyncio.gather(*work, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Batches of at most ``max_`` events, like faust's ``take_events``, acknowledged when the
+    next batch is asked for (so after the caller's commit), but the stream is read while a
+    batch is being applied: ``take_events`` stops buffering during the caller's work and
+    then fills for only ``within`` seconds, so under a backlog every batch held what arrived
+    in those 5 ms (≈ 60 events) whatever the batch size. Here the next batch is whatever
+    arrived meanwhile (up to ``max_``), and ``within`` counts from a batch's first event:
+    a lone event waits at most that long."""
+    stream.enable_acks = False  # acknowledged here, after the caller's commit
+    queue: asyncio.Queue = asyncio.Queue(maxsize=max_)
+
+    async def read() -> None:
+        async for event in stream.events():
+            await queue.put(event)
+
+    reader = asyncio.ensure_future(read())
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            if queue.empty():
+                waiting = asyncio.ensure_future(queue.get())
+                await asyncio.wait({waiting, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiting.done():
+                    waiting.cancel()
+                    reader.result()  # the stream ended or failed: say so
+                    return
+                batch = [waiting.result()]
+            else:
+                batch = [queue.get_nowait()]
+            deadline = loop.time() + within
+            while len(batch) < max_:
+                if queue.empty():
+                    if loop.time() >= deadline:
+                        break
+                    await asyncio.sleep(min(0.001, max(0.0, deadline - loop.time())))
+                    continue
+                batch.append(queue.get_nowait())
+            yield batch
+            for event in batch:
+                await stream.ack(event)
+    finally:
+        reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
 
 
 def build_projector_app(
@@ -113,13 +183,12 @@ def build_projector_app(
             for runner in targets:
                 runner.on_parked = publish_dead_letters
         log.info("projector_started", topics=list(topics), projections=names)
-        async for events in stream.take_events(batch_size, within=batch_within):
+        async for events in batches(stream, batch_size, batch_within):
             deliveries = [
                 to_delivery(e.message.topic, e.message.partition, e.message.offset, e.value)
                 for e in events
             ]
-            for runner in targets:
-                await runner.handle_with_retry(deliveries)
+            await project_batch(targets, deliveries)
             for e in events:
                 consumed[e.message.tp] = e.message.offset
             update_lag()

@@ -2,7 +2,10 @@
 
 Each batch writes the projection's rows, the source checkpoint and the last applied version
 of every stream it touched in ONE transaction. A redelivered event (after a crash, a restart
-or a relay duplicate) is recognised by its stream version and changes nothing. An event the
+or a relay duplicate) is recognised by its stream version and changes nothing. Only events
+the projection handles count: an event it does not handle costs nothing but the checkpoint,
+so its stream versions (``projection_streams``, what consistency tokens and a rebuild's
+verification read) are those of the last event it handled in each stream. An event the
 projection cannot apply is parked as a dead letter with the reason, in the same transaction,
 and the batch carries on. Later events of a stream with a parked event are parked behind it
 (per-stream order is kept, as in a sequenced dead-letter queue), so replaying the parked
@@ -85,6 +88,35 @@ _IN_CHUNK = 10_000
 """Ids per IN (...) list: one query for a whole batch, within SQLite's limit of 32,766 bound
 parameters (PostgreSQL's is 65,535)."""
 
+
+def _pg_version_statements() -> tuple[sa.Select, Any]:
+    """A batch's stream versions read and written with one array parameter per column
+    (``= ANY($ids)``, ``INSERT … SELECT unnest(…)``): an ``IN`` list or a many-row upsert
+    costs SQLAlchemy a bound parameter per stream to render and process, which dominated the
+    projector's time on PostgreSQL. Core statements, so that a rebuild's shadow schema
+    (``schema_translate_map``) applies to them as to every other."""
+    from sqlalchemy.dialects import postgresql
+
+    table = projection_streams_table
+    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.String))
+    # one primary-key probe per id, whatever the plan: asyncpg's statements are prepared, and
+    # a generic plan made while the table was empty (``stream_id = ANY(…)`` as a filter over
+    # a scan of every stream, 50 ms a batch at 30,000 streams) would stay for the
+    # connection's lifetime
+    wanted = sa.func.unnest(ids).table_valued("stream_id").render_derived(name="wanted")
+    load = sa.select(wanted.c.stream_id, sa.select(table.c.version).where(
+        table.c.projection == sa.bindparam("projection", type_=sa.String),
+        table.c.stream_id == wanted.c.stream_id).scalar_subquery().label("version"))
+    rows = sa.select(sa.bindparam("projection", type_=sa.String), sa.func.unnest(ids),
+                     sa.func.unnest(sa.bindparam("versions", type_=postgresql.ARRAY(sa.Integer))))
+    save = postgresql.insert(table).from_select(["projection", "stream_id", "version"], rows)
+    save = save.on_conflict_do_update(index_elements=["projection", "stream_id"],
+                                      set_={"version": save.excluded.version})
+    return load, save
+
+
+_PG_LOAD_VERSIONS, _PG_SAVE_VERSIONS = _pg_version_statements()
+
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 _REPLAY: ContextVar[bool] = ContextVar("zugong_replay", default=False)
@@ -121,6 +153,27 @@ async def projection_lock(conn: AsyncConnection, projection: str, *, exclusive: 
         return
     function = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
     await conn.execute(sa.select(function(_lock_key(projection))))
+
+
+async def _projection_locks(conn: AsyncConnection, projections: Sequence[str]) -> None:
+    """``projection_lock(…, exclusive=False)`` for several projections, in one statement."""
+    if conn.dialect.name == "sqlite" or not projections:
+        return
+    await conn.execute(sa.select(*(sa.func.pg_advisory_xact_lock_shared(_lock_key(p))
+                                   for p in projections)))
+
+
+def _advance_statement(conn: AsyncConnection) -> Any:
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    table = projection_positions_table
+    statement = insert(table)
+    return statement.on_conflict_do_update(index_elements=["projection", "source"], set_={
+        "position": sa.case((statement.excluded.position > table.c.position,
+                             statement.excluded.position), else_=table.c.position),
+        "updated_at": statement.excluded.updated_at})
 
 
 _SQLITE_WRITER_LOCKS: dict[tuple[int, str], asyncio.Lock] = {}
@@ -185,6 +238,53 @@ class SubscriptionRunner:
         self._name = projection.name
         self._apply_batch_of: Callable[[AsyncConnection, list[EventEnvelope]], Awaitable[None]] \
             | None = getattr(projection, "apply_batch", None)
+        self._handled: dict[str, bool] = {}
+
+    def _handles(self, event_type: str) -> bool:
+        """``projection.handles``, remembered per event type (asked for every event)."""
+        known = self._handled.get(event_type)
+        if known is None:
+            known = self._handled[event_type] = bool(self.projection.handles(event_type))
+        return known
+
+    def has_work(self, deliveries: Sequence[Delivery]) -> bool:
+        """Whether the batch holds an event this projection handles, or one to park."""
+        handles = self._handles
+        return any(d.envelope is None or handles(d.envelope.type) for d in deliveries)
+
+    @staticmethod
+    async def advance_idle(runners: Sequence[SubscriptionRunner],
+                           deliveries: Sequence[Delivery], *, max_delay: float = 5.0) -> None:
+        """Move the checkpoints of ``runners`` (one engine) past a batch none of them has work
+        in (``has_work``): what ``handle`` would write for them, in ONE short transaction
+        instead of one each. Never moves a checkpoint back. Transient failures are retried
+        with backoff, forever, as in ``handle_with_retry``."""
+        reached: dict[str, int] = {}
+        for delivery in deliveries:
+            if delivery.position > reached.get(delivery.source, -1):
+                reached[delivery.source] = delivery.position
+        engine = runners[0].engine
+        delay = 0.05
+        while True:
+            try:
+                lock = _sqlite_writer_lock(engine)
+                async with lock or contextlib.nullcontext():
+                    async with engine.begin() as conn:
+                        await _projection_locks(conn, [r.lock_name for r in runners])
+                        now = datetime.now(UTC)
+                        await conn.execute(_advance_statement(conn), [
+                            {"projection": r._name, "source": source, "position": position,
+                             "updated_at": now}
+                            for r in runners for source, position in reached.items()])
+                break
+            except (*TRANSIENT_ERRORS, DBAPIError) as error:
+                for runner in runners:
+                    runner.metrics.projection_errors.labels(runner._name).inc()
+                log.warning("checkpoint_advance_failed", error=str(error)[:300], retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(max_delay, delay * 2)
+        for runner in runners:
+            runner.metrics.projection_batches.labels(runner._name).inc()
 
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
@@ -254,9 +354,11 @@ class SubscriptionRunner:
         letters: list[dict[str, Any]] = []
         batched = None if isolate else self._apply_batch_of
         pending: list[EventEnvelope] = []
+        handles = self._handles
         async with self.engine.begin() as conn:
             await projection_lock(conn, self.lock_name, exclusive=False)
-            stream_ids = {d.envelope.streamid for d in deliveries if d.envelope}
+            stream_ids = {d.envelope.streamid for d in deliveries
+                          if d.envelope is not None and handles(d.envelope.type)}
             versions = await self._load_versions(conn, stream_ids)
             held: set[str] | None = None  # read when the batch has an event to apply
             sources = {d.source for d in deliveries}
@@ -275,13 +377,13 @@ class SubscriptionRunner:
                                                     delivery.decode_error or "undecodable"))
                     parked += 1
                     continue
+                if not handles(envelope.type):
+                    continue  # nothing to apply, nothing to record: the checkpoint covers it
                 if envelope.streamversion <= versions.get(envelope.streamid, 0):
                     skipped += 1
                     continue
                 versions[envelope.streamid] = envelope.streamversion
                 touched_streams[envelope.streamid] = envelope.streamversion
-                if not self.projection.handles(envelope.type):
-                    continue
                 if held is None:
                     held = await self._held_streams(conn)
                 if envelope.streamid in held:
@@ -311,9 +413,7 @@ class SubscriptionRunner:
             if pending:
                 await batched(conn, pending)  # type: ignore[misc]
             now = datetime.now(UTC)
-            await upsert(conn, projection_streams_table, [
-                {"projection": self._name, "stream_id": s, "version": v}
-                for s, v in touched_streams.items()], ["projection", "stream_id"])
+            await self._save_versions(conn, touched_streams)
             await upsert(conn, projection_positions_table, [
                 {"projection": self._name, "source": s, "position": p, "updated_at": now}
                 for s, p in touched_sources.items()], ["projection", "source"])
@@ -339,6 +439,10 @@ class SubscriptionRunner:
     async def _load_versions(self, conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
         if not stream_ids:
             return {}
+        if conn.dialect.name == "postgresql":
+            rows = await conn.execute(_PG_LOAD_VERSIONS, {"projection": self._name,
+                                                          "ids": list(stream_ids)})
+            return {r.stream_id: r.version for r in rows if r.version is not None}
         found: dict[str, int] = {}
         ids = list(stream_ids)
         for start in range(0, len(ids), _IN_CHUNK):
@@ -348,6 +452,18 @@ class SubscriptionRunner:
                     projection_streams_table.c.stream_id.in_(ids[start:start + _IN_CHUNK])))
             found.update({r.stream_id: r.version for r in rows})
         return found
+
+    async def _save_versions(self, conn: AsyncConnection, versions: dict[str, int]) -> None:
+        if not versions:
+            return
+        if conn.dialect.name == "postgresql":
+            await conn.execute(_PG_SAVE_VERSIONS, {"projection": self._name,
+                                                   "ids": list(versions),
+                                                   "versions": list(versions.values())})
+            return
+        await upsert(conn, projection_streams_table, [
+            {"projection": self._name, "stream_id": s, "version": v}
+            for s, v in versions.items()], ["projection", "stream_id"])
 
     async def _load_positions(self, conn: AsyncConnection, sources: set[str]) -> dict[str, int]:
         rows = await conn.execute(sa.select(

@@ -12,9 +12,10 @@ from zugong.ops.rebuild import _Tracker
 from zugong.ops.verify import _order_errors
 
 
-def delivery(stream: str, version: int, offset: int, source: str = "kafka:t:0") -> Delivery:
+def delivery(stream: str, version: int, offset: int, source: str = "kafka:t:0",
+             event_type: str = "zugong.personnel.x.v1") -> Delivery:
     envelope = EventEnvelope(
-        id=str(uuid.uuid4()), source="/zugong/personnel", type="zugong.personnel.x.v1",
+        id=str(uuid.uuid4()), source="/zugong/personnel", type=event_type,
         time=datetime.now(UTC), subject=f"unit/{stream}", streamid=stream, streamversion=version,
         position=offset + 1, schemaversion=1, correlationid="c", causationid="c", actor="t",
         data={})
@@ -32,6 +33,24 @@ def test_a_replay_tracks_heads_and_reports_gaps_but_not_duplicates():
     assert tracker.gaps == ["b: version 3 follows 1 on kafka:t:0"]
     tracker.see(Delivery("kafka:t:1", 0, None, raw=b"x"))
     assert tracker.reached["kafka:t:1"] == 0
+
+
+class Handles:
+    def __init__(self, name: str, *types: str) -> None:
+        self.name, self.types = name, types
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.types
+
+
+def test_a_shared_replay_expects_of_each_projection_the_versions_of_the_events_it_handles():
+    tracker = _Tracker()
+    tracker.watch([Handles("all", "x", "y"), Handles("only-x", "x"), Handles("none")])
+    for d in [delivery("a", 1, 0, event_type="x"), delivery("a", 2, 1, event_type="y"),
+              delivery("b", 1, 2, event_type="y"), delivery("a", 1, 3, event_type="x")]:
+        tracker.see(d)
+    assert tracker.versions == {"a": 2, "b": 1}
+    assert tracker.handled == {"all": {"a": 2, "b": 1}, "only-x": {"a": 1}, "none": {}}
 
 
 def copy(topic: str, stream: str, version: int, partition: int, offset: int):

@@ -317,14 +317,23 @@ async def test_an_undecodable_delivery_is_parked(runner: SubscriptionRunner) -> 
     assert len(await rows(runner, dead_letters_table)) == 2
 
 
-async def test_events_the_projection_ignores_still_advance_its_versions(
+async def test_events_the_projection_ignores_cost_nothing_but_the_checkpoint(
     runner: SubscriptionRunner, projection: CountingProjection,
 ) -> None:
     assert await runner.handle([delivery("a", 1, 60, REGISTERED),
-                                delivery("a", 2, 61, IGNORED)]) == 1
+                                delivery("a", 2, 61, IGNORED),
+                                delivery("b", 1, 62, IGNORED)]) == 1
     assert await counts(runner) == {"unit-a": 1}
-    assert await runner.stream_version("unit-a") == 2  # a consistency token can be satisfied
-    assert await runner.position(SOURCE) == 61
+    # versions are those of the events it handles: what its tokens and a rebuild compare
+    assert await stream_versions(runner) == {"unit-a": 1}
+    assert await runner.position(SOURCE) == 62
+
+    # the next handled event of the stream applies; redelivered, nothing changes
+    batch = [delivery("a", 3, 63), delivery("b", 2, 64, IGNORED)]
+    assert await runner.handle(batch) == 1
+    assert await runner.handle([Delivery("kafka:other:0", 0, batch[0].envelope)]) == 0
+    assert await counts(runner) == {"unit-a": 2}
+    assert await stream_versions(runner) == {"unit-a": 3}
 
 
 # --- StoreTailSource ---------------------------------------------------------------------------
@@ -373,3 +382,36 @@ async def test_store_tail_source_catches_up_once(tmp_path, runner: SubscriptionR
         assert await rows(runner, dead_letters_table) == []
     finally:
         await engine.dispose()
+
+
+async def test_projections_without_work_in_a_batch_only_move_their_checkpoints_together(
+    read_engine: AsyncEngine,
+) -> None:
+    from services.kernel.kafka_projector import project_batch
+
+    busy = SubscriptionRunner(CountingProjection(), read_engine, Metrics())
+    idle = [SubscriptionRunner(CountingProjection(name=f"idle{n}", poison_type=None),
+                               read_engine, Metrics()) for n in range(2)]
+    for runner in (busy, *idle):
+        await runner.create_schema()
+    for runner in idle:
+        runner.projection.handles = lambda event_type: event_type == POISON
+    batch = [delivery("a", 1, 70, REGISTERED), delivery("a", 2, 71),
+             delivery("b", 1, 5, REGISTERED, source="kafka:other:0")]
+    assert [r.has_work(batch) for r in (busy, *idle)] == [True, False, False]
+
+    await project_batch([busy, *idle], batch)
+    assert await counts(busy) == {"unit-a": 2, "unit-b": 1}
+    for runner in (busy, *idle):
+        assert await runner.positions() == {SOURCE: 71, "kafka:other:0": 5}
+    assert {r.projection for r in await rows(busy, projection_streams_table)} == {"counting"}
+
+    # a redelivered, older batch never moves a checkpoint back
+    await SubscriptionRunner.advance_idle(idle, batch[:1])
+    assert await idle[1].positions() == {SOURCE: 71, "kafka:other:0": 5}
+    # an undecodable event is work: it is parked by each projection
+    garbage = Delivery(SOURCE, 72, None, raw="x", decode_error="bad")
+    assert all(r.has_work([garbage]) for r in idle)
+    await project_batch(idle, [garbage])
+    assert len(await rows(idle[0], dead_letters_table)) == 2
+    assert await idle[0].position(SOURCE) == 72

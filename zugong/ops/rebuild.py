@@ -151,6 +151,23 @@ class _Tracker:
         self.reached: dict[str, int] = {}
         self.versions: dict[str, int] = {}
         self.gaps: list[str] = []
+        self.handled: dict[str, dict[str, int]] = {}
+        """Per projection watched, per stream, the last version of an event the projection
+        handles: what its runner records (it records nothing for the events it ignores)."""
+        self._projections: Sequence[Projection] = ()
+        self._handled_by: dict[str, tuple[dict[str, int], ...]] = {}
+
+    def watch(self, projections: Sequence[Projection]) -> None:
+        self._projections = projections
+        self.handled = {p.name: {} for p in projections}
+        self._handled_by = {}
+
+    def _versions_handling(self, event_type: str) -> tuple[dict[str, int], ...]:
+        found = self._handled_by.get(event_type)
+        if found is None:
+            found = self._handled_by[event_type] = tuple(
+                self.handled[p.name] for p in self._projections if p.handles(event_type))
+        return found
 
     def see(self, delivery: Delivery) -> None:
         self.reached[delivery.source] = delivery.position
@@ -163,6 +180,8 @@ class _Tracker:
                              f"{last} on {delivery.source}")
         if envelope.streamversion > last:
             self.versions[envelope.streamid] = envelope.streamversion
+            for handled in self._versions_handling(envelope.type):
+                handled[envelope.streamid] = envelope.streamversion
 
 
 class StoreFeed:
@@ -580,6 +599,12 @@ async def _verify(shadow: Shadow, feed: StoreFeed | KafkaFeed, report: RebuildRe
             report.rows[table.name] = await conn.scalar(
                 sa.select(sa.func.count()).select_from(table)) or 0
     report.problems += problems
+    if feed.tracker.versions != expected:
+        missed = sorted(s for s in set(expected) | set(feed.tracker.versions)
+                        if expected.get(s) != feed.tracker.versions.get(s))
+        report.problems.append(f"the replay did not deliver {len(missed)} streams up to the "
+                               f"source's head, e.g. {', '.join(missed[:5])}")
+    expected = feed.tracker.handled[name]
     if versions != expected:
         wrong = sorted(s for s in set(versions) | set(expected)
                        if versions.get(s) != expected.get(s))
@@ -636,6 +661,7 @@ async def rebuild_projections(
             await shadow.defer_indexes()
             runners.append(runner)
         together = [p.name for p in projections_]
+        feed.tracker.watch(projections_)
         started = time.perf_counter()
         done = 0
         total = await feed.remaining(runners[0] if len(runners) == 1 else runners)
