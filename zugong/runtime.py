@@ -252,9 +252,11 @@ class StoreFanOut:
 
     Each runner keeps its own position (a runner only gets what it has not had, and dedupes
     by its checkpoint anyway); a runner whose batch fails is left out for ``retry_after`` s
-    and then resumes from its position, without holding up the others. When an append wakes
-    it, it waits ``linger`` s so that the appends of concurrent commands join one batch: each
-    runner's batch costs a transaction and its bookkeeping statements whatever its size."""
+    and then resumes from its position, without holding up the others. Under load the appends
+    made while a batch is applied form the next batch; ``linger`` (s, none by default: it is
+    added to every event's freshness when traffic is light) would wait for more after a
+    wake-up. A runner with nothing to apply in a batch costs no transaction: its checkpoint is
+    recorded with the others' when the reader catches up, or every ``save_idle_every`` s."""
 
     YIELD_AFTER = 100
     """A runner's batch at least this long is followed by a turn of the loop; shorter ones
@@ -262,9 +264,10 @@ class StoreFanOut:
     turn, and with it freshness, by a full round of the requests in flight."""
 
     def __init__(self, service: str, store: EventStore, runners: list[SubscriptionRunner], *,
-                 batch_size: int = 500, linger: float = 0.005, poll_interval: float = 0.5,
-                 retry_after: float = 1.0) -> None:
+                 batch_size: int = 500, linger: float = 0.0, poll_interval: float = 0.5,
+                 retry_after: float = 1.0, save_idle_every: float = 0.2) -> None:
         self.service, self.store, self.runners = service, store, runners
+        self.save_idle_every = save_idle_every
         self.name = f"store:{service}"
         self.batch_size, self.linger = batch_size, linger
         self.poll_interval, self.retry_after = poll_interval, retry_after
@@ -283,6 +286,8 @@ class StoreFanOut:
         loop = asyncio.get_running_loop()
         positions = [max(0, await r.position(self.name)) for r in self.runners]
         paused = [0.0] * len(self.runners)  # loop time until which a failed runner waits
+        unsaved: set[int] = set()  # runners moved past events they ignore, not yet recorded
+        saved_at = loop.time()
         while not stop.is_set():
             signal = self.store.append_signal()
             now = loop.time()
@@ -293,8 +298,21 @@ class StoreFanOut:
                 deliveries = [Delivery(self.name, e.position, e) for e in batch]
                 head = await self.store.head_position()
                 for i in active:
-                    await self._deliver(i, deliveries, positions, paused, head)
+                    mine = [d for d in deliveries if d.position > positions[i]]
+                    if self.runners[i].has_work(mine):
+                        await self._deliver(i, deliveries, positions, paused, head)
+                        unsaved.discard(i)  # its batch recorded its checkpoint
+                    elif mine:
+                        positions[i] = mine[-1].position
+                        self._lag(i).set(max(0, head - positions[i]))
+                        unsaved.add(i)
+                if unsaved and now - saved_at >= self.save_idle_every:
+                    await self._save_idle(unsaved, positions)
+                    saved_at = now
                 continue
+            if unsaved:  # caught up: record where the idle runners are
+                await self._save_idle(unsaved, positions)
+                saved_at = now
             for i in active:
                 self._lag(i).set(0)
             waiters = [asyncio.ensure_future(signal.wait()), asyncio.ensure_future(stop.wait())]
@@ -326,6 +344,19 @@ class StoreFanOut:
         self._lag(i).set(max(0, head - positions[i]))
         if len(mine) >= self.YIELD_AFTER:  # far behind: let requests in between the runners
             await asyncio.sleep(0)
+
+    async def _save_idle(self, unsaved: set[int], positions: list[int]) -> None:
+        """Record the checkpoints of runners that only skipped events since their last batch:
+        one transaction per database and position, after the runners with work (a batch's
+        freshness does not wait for them), at most every ``save_idle_every`` s under load.
+        Lost in a crash, they only make those events be skipped once more."""
+        groups: dict[tuple[int, int], list[SubscriptionRunner]] = {}
+        for i in sorted(unsaved):
+            groups.setdefault((id(self.runners[i].engine), positions[i]), []).append(
+                self.runners[i])
+        for (_engine, position), runners in groups.items():
+            await SubscriptionRunner.advance_idle(runners, [Delivery(self.name, position, None)])
+        unsaved.clear()
 
     def _lag(self, i: int):
         return self.runners[i].metrics.projection_lag_events.labels(
