@@ -441,7 +441,7 @@ class SqliteShadow(Shadow):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA journal_mode=MEMORY")
-            cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB: the B-trees being filled
+            cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB: 128 MiB was no faster (300k events)
             cursor.close()
 
     async def defer_indexes(self) -> None:
