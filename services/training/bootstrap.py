@@ -34,7 +34,7 @@ def build_store(settings: Settings, metrics: Metrics | None = None) -> EventStor
 
 def consumer_runners(store: EventStore, metrics: Metrics) -> list[SubscriptionRunner]:
     """What training consumes, as runners whose tables and checkpoints live in training's own
-    database (the store's engine). Fed by StoreTailSource embedded, by Kafka distributed."""
+    database (the store's engine). Fed by the store fan-out embedded, by Kafka distributed."""
     return [SubscriptionRunner(CadreReferenceView(), store.engine, metrics)]
 
 

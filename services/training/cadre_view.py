@@ -3,9 +3,9 @@
 Training never reads personnel's store or database. It subscribes to the personnel cadre
 events (``zugong.personnel.cadre_*``) and keeps the little it needs — who exists, their
 name and unit, whether they have left — in a table of its OWN database, next to its event
-store. Embedded, a StoreTailSource feeds it from the personnel store in-process; distributed,
-``zugong consume training`` feeds it from the personnel cadre topic (a faust worker). The
-SubscriptionRunner makes it exactly-once in effect in both.
+store. Embedded, ``services.kernel.sources.StoreFanOut`` feeds it from the personnel store
+in-process; distributed, ``zugong consume training`` feeds it from the personnel cadre topic
+(a faust worker). The SubscriptionRunner makes it exactly-once in effect in both.
 
 The view lags behind personnel by the delivery latency. An enrolment of a cadre the view does
 not know (yet) is refused with a retryable 409 ``cadre-not-yet-known``: nothing is recorded,

@@ -9,6 +9,7 @@ versions and the dead letters must be equal, row by row.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -172,6 +173,30 @@ def splits(deliveries: list[Delivery], rng: random.Random) -> list[list[Delivery
     return batches
 
 
+@contextlib.asynccontextmanager
+async def applied_both_ways(tmp_path, per_event, batched_projection, deliveries: list[Delivery],
+                            seed: int, rng: random.Random, *, redeliver: float = 0.0):
+    """The same history applied event by event (in one random split) and in batches (in
+    another, each batch redelivered with probability ``redeliver``); yields the two engines."""
+    engines = [create_engine(f"sqlite+aiosqlite:///{tmp_path / name}.db")
+               for name in ("single", "batched")]
+    try:
+        single = SubscriptionRunner(per_event, engines[0], Metrics())
+        batched = SubscriptionRunner(batched_projection, engines[1], Metrics())
+        for runner in (single, batched):
+            await runner.create_schema()
+        for batch in splits(deliveries, random.Random(seed)):
+            await single.handle(batch)
+        for batch in splits(deliveries, rng):
+            await batched.handle(batch)
+            if redeliver and rng.random() < redeliver:  # a redelivery changes nothing
+                await batched.handle(batch)
+        yield engines
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
 async def _rows(engine, table: sa.Table, skip: tuple[str, ...] = ()) -> list[tuple]:
     columns = [c for c in table.columns if c.name not in skip]
     async with engine.connect() as conn:
@@ -182,19 +207,8 @@ async def _rows(engine, table: sa.Table, skip: tuple[str, ...] = ()) -> list[tup
 async def test_batches_leave_the_same_rows_as_event_by_event(tmp_path, seed: int) -> None:
     deliveries = history(seed)
     rng = random.Random(1000 + seed)
-    engines = [create_engine(f"sqlite+aiosqlite:///{tmp_path / name}.db")
-               for name in ("single", "batched")]
-    try:
-        single = SubscriptionRunner(PerEventProjection(), engines[0], Metrics())
-        batched = SubscriptionRunner(PersonnelProjection(), engines[1], Metrics())
-        for runner in (single, batched):
-            await runner.create_schema()
-        for batch in splits(deliveries, random.Random(seed)):
-            await single.handle(batch)
-        for batch in splits(deliveries, rng):
-            await batched.handle(batch)
-            if rng.random() < 0.2:  # a redelivery changes nothing
-                await batched.handle(batch)
+    async with applied_both_ways(tmp_path, PerEventProjection(), PersonnelProjection(),
+                                 deliveries, seed, rng, redeliver=0.2) as engines:
         assert await diff_tables(engines[0], engines[1], metadata) == {}
         for table in metadata.sorted_tables:
             assert await _rows(engines[0], table) == await _rows(engines[1], table), table.name
@@ -202,9 +216,6 @@ async def test_batches_leave_the_same_rows_as_event_by_event(tmp_path, seed: int
             await _rows(engines[1], projection_streams_table)
         letters = await _rows(engines[0], dead_letters_table, skip=("id", "parked_at"))
         assert letters == await _rows(engines[1], dead_letters_table, skip=("id", "parked_at"))
-    finally:
-        for engine in engines:
-            await engine.dispose()
 
 
 def test_the_histories_cover_every_event_type_and_poison_events() -> None:
@@ -249,21 +260,8 @@ async def test_audit_batches_leave_the_same_rows_as_event_by_event(tmp_path, see
         if n > 10 and rng.random() < 0.05:
             deliveries[n] = Delivery(delivery.source, delivery.position, delivery.envelope.model_copy(
                 update={"id": deliveries[rng.randrange(n)].envelope.id}))
-    engines = [create_engine(f"sqlite+aiosqlite:///{tmp_path / name}.db")
-               for name in ("single", "batched")]
-    try:
-        single = SubscriptionRunner(PerEventProjection(audit.AuditProjection()), engines[0],
-                                    Metrics())
-        batched = SubscriptionRunner(audit.AuditProjection(), engines[1], Metrics())
-        for runner in (single, batched):
-            await runner.create_schema()
-        for batch in splits(deliveries, random.Random(seed)):
-            await single.handle(batch)
-        for batch in splits(deliveries, rng):
-            await batched.handle(batch)
+    async with applied_both_ways(tmp_path, PerEventProjection(audit.AuditProjection()),
+                                 audit.AuditProjection(), deliveries, seed, rng) as engines:
         rows = await _rows(engines[0], audit.audit_events)
         assert len(rows) < len(deliveries)
         assert rows == await _rows(engines[1], audit.audit_events)
-    finally:
-        for engine in engines:
-            await engine.dispose()
