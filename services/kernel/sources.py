@@ -92,7 +92,7 @@ class StoreFanOut:
                 for i in active:
                     mine = [d for d in deliveries if d.position > positions[i]]
                     if self.runners[i].has_work(mine):
-                        await self._deliver(i, deliveries, positions, paused, head)
+                        await self._deliver(i, mine, positions, paused, head)
                         unsaved.discard(i)  # its batch recorded its checkpoint
                     elif mine:
                         positions[i] = mine[-1].position
@@ -117,12 +117,9 @@ class StoreFanOut:
             if signal.is_set() and not stop.is_set():
                 await asyncio.sleep(self.linger)
 
-    async def _deliver(self, i: int, deliveries: list[Delivery], positions: list[int],
+    async def _deliver(self, i: int, mine: list[Delivery], positions: list[int],
                        paused: list[float], head: int) -> None:
         runner = self.runners[i]
-        mine = [d for d in deliveries if d.position > positions[i]]
-        if not mine:
-            return
         try:
             await runner.handle_with_retry(mine)
         except asyncio.CancelledError:
