@@ -31,7 +31,12 @@ from gateway.readmodels.talent import TalentProjection
 from gateway.readmodels.training import TrainingProjection
 from services.governance import bootstrap as governance_bootstrap
 from services.kernel.auth import token_verifier
-from services.kernel.db import create_engine
+from services.kernel.db import (
+    LOOP_WRITER_AUTOCHECKPOINT_PAGES,
+    WalCheckpointer,
+    create_engine,
+    sqlite_path,
+)
 from services.kernel.eventstore import EventStore
 from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
@@ -97,6 +102,7 @@ def create_projector_engine(url: str) -> AsyncEngine:
     def _fail_fast(dbapi_connection, _record) -> None:  # after create_engine's pragmas
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={PROJECTOR_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={LOOP_WRITER_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     return engine
@@ -186,6 +192,13 @@ def create_embedded_app(settings: Settings, metrics: Metrics | None = None) -> F
         clients = {name: ServiceClient(name, app=app) for name, app in service_apps.items()}
         stop = asyncio.Event()
         async with contextlib.AsyncExitStack() as stack:
+            # the stores and the projector commit in the loop's thread: their logs are
+            # checkpointed from threads of their own, never inside one of those commits
+            written = {sqlite_path(settings.database.readmodel_url), *(
+                sqlite_path(s.engine.url.render_as_string(hide_password=False))
+                for s in stores.values())} - {None}
+            for path in sorted(written):
+                stack.callback(WalCheckpointer(path).start().stop)
             for app in service_apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
             for runner in runners:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-__all__ = ["PG_SCHEMA_LOCK", "create_engine", "create_tables", "is_sqlite", "upsert"]
+__all__ = ["LOOP_WRITER_AUTOCHECKPOINT_PAGES", "PG_SCHEMA_LOCK", "WalCheckpointer", "create_engine",
+           "create_tables", "is_sqlite", "sqlite_path", "upsert"]
 
 
 class _InlineSqlite:
@@ -105,3 +108,59 @@ async def create_tables(conn, *metadatas) -> None:
         await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK})")
     for metadata in metadatas:
         await conn.run_sync(metadata.create_all)
+
+
+LOOP_WRITER_AUTOCHECKPOINT_PAGES = 10_000
+"""``wal_autocheckpoint`` of the SQLite connections that write in the event loop's thread (the
+embedded event stores and projector). SQLite's default (1,000 pages) makes the commit that
+crosses it copy the log into the database file and sync both, 5-15 ms on the benchmark machine,
+during which the loop answers nothing; ``WalCheckpointer`` does that work from a thread of its
+own, and this larger threshold (≈ 40 MB of log) only applies if it is not running."""
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+class WalCheckpointer:
+    """Checkpoints a SQLite file's write-ahead log every ``interval`` seconds from a thread of
+    its own (``PRAGMA wal_checkpoint(PASSIVE)``: never waits for, nor blocks, readers and
+    writers; the sqlite3 module releases the GIL while SQLite copies and syncs), so that
+    the writers in the event loop's thread never do it inside a commit."""
+
+    def __init__(self, path: str, *, interval: float = 0.2) -> None:
+        self.path, self.interval = path, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> WalCheckpointer:
+        self._thread = threading.Thread(target=self._run, name=f"wal-checkpoint:{self.path}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if connection is None:  # once the file exists: never create it here
+                        if not Path(self.path).exists():
+                            continue
+                        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None,
+                                                     check_same_thread=False)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # busy (another checkpoint), or not a database yet
+                    continue
+        finally:
+            if connection is not None:
+                connection.close()

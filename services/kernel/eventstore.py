@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent
-from services.kernel.db import create_tables, is_sqlite
+from services.kernel.db import LOOP_WRITER_AUTOCHECKPOINT_PAGES, create_tables, is_sqlite
 from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from services.kernel.pgstore import APPEND_FUNCTION_DDL, PostgresFastPath, StreamConflict
 
@@ -487,6 +487,7 @@ class _SqliteFile:
                 connection.execute("PRAGMA busy_timeout=0")
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute(f"PRAGMA wal_autocheckpoint={LOOP_WRITER_AUTOCHECKPOINT_PAGES}")
             except BaseException:
                 connection.close()
                 raise
