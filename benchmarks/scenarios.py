@@ -226,8 +226,9 @@ async def freshness(ctx: Context, port: int, read_url: str, *, rate: float = 500
     gateway reads (one query for all pending streams every ``poll`` s) until it appears.
 
     On PostgreSQL the watcher queries through one plain asyncpg connection (a prepared
-    statement): through SQLAlchemy each look cost ≈ 4 round trips and ≈ 0.5 ms of CPU, which at
-    one look per millisecond took a large share of the two cores from the platform measured."""
+    statement), on SQLite through one sqlite3 connection: through SQLAlchemy each look cost
+    ≈ 0.3-0.5 ms of CPU (and 4 round trips on PostgreSQL), which at one look per millisecond
+    took a large share of the two cores from the platform measured."""
     from services.kernel.db import create_engine
     from services.kernel.subscription import projection_streams_table as streams
 
@@ -249,6 +250,28 @@ async def freshness(ctx: Context, port: int, read_url: str, *, rate: float = 500
                     for run in range(ctx.runs)]
         finally:
             await connection.close()
+
+    if read_url.startswith("sqlite"):
+        # the same for a SQLite file: one sqlite3 connection, each look a statement in
+        # autocommit (the newest committed state; ≈ 30 µs against ≈ 300 µs through SQLAlchemy)
+        import sqlite3
+
+        from sqlalchemy.engine import make_url
+
+        reader = sqlite3.connect(f"file:{make_url(read_url).database}?mode=ro", uri=True,
+                                 isolation_level=None)
+
+        async def seen_sqlite(ids: list[str]) -> list[str]:
+            marks = ",".join("?" * len(ids))
+            return [row[0] for row in reader.execute(
+                f"SELECT stream_id FROM {streams.name} WHERE projection = 'personnel' "
+                f"AND stream_id IN ({marks})", ids)]
+
+        try:
+            return [await _freshness_run(ctx, port, seen_sqlite, rate, start + run * 1_000_000,
+                                         poll) for run in range(ctx.runs)]
+        finally:
+            reader.close()
 
     engine = create_engine(read_url, pool_size=2)
 
