@@ -47,15 +47,24 @@ _SEALED_KEYS = {"kind", "masked", "digest", "ciphertext"}
 
 
 def mask_personal_data(value: Any) -> Any:
-    """The payload with every sealed personal-data value replaced by its masked form."""
+    """The payload with every sealed personal-data value replaced by its masked form: the
+    value itself (not a copy) when it holds none, as most payloads do."""
     if isinstance(value, dict):
         if _SEALED_KEYS <= value.keys():
             return value["masked"]
+        masked = None
         # scalars (most values) are kept without a call: this runs on every audited event
-        return {k: mask_personal_data(v) if isinstance(v, dict | list) else v
-                for k, v in value.items()}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                changed = mask_personal_data(item)
+                if changed is not item:
+                    if masked is None:
+                        masked = dict(value)
+                    masked[key] = changed
+        return value if masked is None else masked
     if isinstance(value, list):
-        return [mask_personal_data(v) if isinstance(v, dict | list) else v for v in value]
+        items = [mask_personal_data(v) if isinstance(v, dict | list) else v for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 

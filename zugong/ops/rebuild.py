@@ -119,6 +119,9 @@ class RebuildReport:
     replayed_with: list[str] = field(default_factory=list)
     """The projections fed by the same replay (``events`` and ``seconds`` are that replay's:
     every event read once and applied to each of them)."""
+    cpu_seconds: float = 0.0
+    """CPU time the replay took, in every process that replayed (the figure a busy machine
+    distorts least)."""
 
     @property
     def rate(self) -> float:
@@ -156,6 +159,8 @@ async def _hand_over(runners: Runners, deliveries: list[Delivery]) -> None:
             await runner.handle_with_retry(deliveries)
         else:
             await SubscriptionRunner.advance_idle([runner], deliveries)
+    if not gc.isenabled():  # replaying (``_fewer_collections``): what cycles the batch left
+        gc.collect(0)
 
 
 class _Tracker:
@@ -207,6 +212,8 @@ class StoreFeed:
         self.tracker = _Tracker()
         self.events = 0
         """Events the last replay delivered."""
+        self.cpu_seconds = 0.0
+        """CPU time of the process that replayed it, when not this one."""
 
     async def _written(self) -> dict[str, EventStore]:
         """The stores that have an events table: a service that never ran has none yet (the
@@ -292,6 +299,8 @@ class KafkaFeed:
         self.tracker = _Tracker()
         self.events = 0
         """Events the last replay delivered."""
+        self.cpu_seconds = 0.0
+        """CPU time of the process that replayed it, when not this one."""
         self.ends: dict[str, int] = {}
 
     async def _consumer(self):
@@ -693,7 +702,7 @@ async def rebuild_projections(
             runners.append(runner)
         together = [p.name for p in projections_]
         feed.tracker.watch(projections_)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         groups = _replay_groups(projections_, live, feed, processes)
         with replay_mode(), _fewer_collections():
             if len(groups) > 1:
@@ -703,10 +712,13 @@ async def rebuild_projections(
                 await _replay(runners, feed, together, progress)
                 feeds = {name: feed for name in together}
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started + sum(
+                f.cpu_seconds for f in {id(f): f for f in feeds.values()}.values())
             expected_of: dict[int, tuple[dict[str, int], list[str]]] = {}
             for shadow, report in zip(shadows, reports, strict=True):
                 own = feeds[report.projection]
                 report.events, report.seconds, report.replayed_with = own.events, seconds, together
+                report.cpu_seconds = cpu
                 if id(own) not in expected_of:
                     expected_of[id(own)] = await own.expected_versions()
                 await _verify(shadow, own, report, allow_dead_letters, expected_of[id(own)])
@@ -832,7 +844,7 @@ class _Worker:
                     for name in self.names:
                         self.progress(name, message[1], message[2])
             elif message[0] == "done":
-                self.feed.events = message[1]
+                self.feed.events, self.feed.cpu_seconds = message[1], message[3]
                 tracker = self.feed.tracker
                 tracker.reached, tracker.versions, tracker.gaps, tracker.handled = message[2]
                 self.finished = True
@@ -891,21 +903,25 @@ async def _replay_group(pipe: Any, group: list[Projection], live: AsyncEngine,
         for engine in [s.engine for s in shadows] + [s.engine for s in own_stores.values()]:
             await engine.dispose()
     tracker = feed.tracker
-    return feed.events, (tracker.reached, tracker.versions, tracker.gaps, tracker.handled)
+    return (feed.events, (tracker.reached, tracker.versions, tracker.gaps, tracker.handled),
+            time.process_time())
 
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """The replay allocates millions of short-lived objects (rows, envelopes, payloads) and
-    keeps a batch of them alive at a time: the garbage collector's default thresholds would
-    scan them over and over. They are not cyclic; collect rarely during the replay."""
-    thresholds = gc.get_threshold()
+    keeps a batch of them alive at a time: the garbage collector's automatic collections
+    would scan them over and over (they are freed by reference counting; hardly any is
+    cyclic). Automatic collection is off during the replay; ``_hand_over`` collects the
+    youngest objects once per batch instead."""
+    enabled = gc.isenabled()
     gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()
         gc.unfreeze()
 
 
