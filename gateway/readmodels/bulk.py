@@ -11,6 +11,7 @@ SQLAlchemy metadata: the statement is rendered from it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,11 +34,40 @@ def _plan(conn: AsyncConnection, table: sa.Table, columns: tuple[str, ...]) -> _
         processors = []
         for index, name in enumerate(columns):
             column_type = table.c[name].type
-            process = column_type.dialect_impl(dialect).bind_processor(dialect)
+            impl = column_type.dialect_impl(dialect)
+            process = _quicker(impl, impl.bind_processor(dialect))
             if process is not None:
                 processors.append((index, process))
         plan = _PLANS[key] = (statement, tuple(processors))
     return plan
+
+
+def _quicker(impl: Any, process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """SQLite's date and datetime processors with their default storage formats, for the
+    exact types they are made for, as ``isoformat`` (the same text, a few times faster than
+    their ``%`` formatting); anything else still goes to the dialect's own processor."""
+    from sqlalchemy.dialects import sqlite
+
+    if process is None:
+        return None
+    if isinstance(impl, sqlite.DATETIME) and impl._storage_format == _DATETIME_FORMAT:
+        def datetime_text(value: Any) -> Any:
+            # the dialect drops the zone without converting (so does this: the first 26)
+            return value.isoformat(" ", "microseconds")[:26] if type(value) is datetime \
+                else process(value)
+        return datetime_text
+    if isinstance(impl, sqlite.DATE) and impl._storage_format == _DATE_FORMAT:
+        return lambda value: value.isoformat() if type(value) is date else process(value)
+    return process
+
+
+def _default_formats() -> tuple[str, str]:
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.DATETIME()._storage_format, sqlite.DATE()._storage_format
+
+
+_DATETIME_FORMAT, _DATE_FORMAT = _default_formats()
 
 
 async def insert_many(conn: AsyncConnection, table: sa.Table, columns: Sequence[str],
