@@ -12,6 +12,10 @@ How it works, and why queries never go down:
    position order (embedded) or from the Kafka topics from offset 0 (distributed), with the
    same checkpoint sources the live projector uses. ONE replay feeds every projection being
    rebuilt: each batch is read and decoded once and handed to each projection's runner.
+   Embedded (SQLite stores and read model) on a machine with two cores or more, the replay
+   runs in two processes side by side: this one feeds the audit log's shadow from a forked
+   process while it feeds the others' (each process reads the stores itself, and both stop
+   at the stores' heads of when the replay started; later events are caught up at the swap).
 3. **Verify.** The shadow's stream versions must equal the stream heads of what it replayed
    (the stores' events up to the replayed position, or the topics' contents), every stream
    contiguous from version 1, its checkpoints at the last replayed position, and no event
