@@ -483,9 +483,13 @@ def rebuild(ctx: Context, var_dir: Path, runs: int) -> list[dict]:
                 cwd=ctx.workdir, env={**os.environ, **ctx.embedded_env(var_dir)},
                 stdout=stdout, stderr=log)
             peak = 0.0
+            workers: dict[int, float] = {}  # the replay processes it forks: their own peaks
             while proc.poll() is None:
                 peak = max(peak, peak_rss_mb(proc.pid) or 0)
+                for child in _children(proc.pid):
+                    workers[child] = max(workers.get(child, 0.0), peak_rss_mb(child) or 0)
                 time.sleep(0.2)
+            peak += sum(workers.values())
             wall = time.perf_counter() - started
         ctx.rss["zugong projections rebuild"] = max(ctx.rss.get("zugong projections rebuild", 0),
                                                     peak)
@@ -495,9 +499,18 @@ def rebuild(ctx: Context, var_dir: Path, runs: int) -> list[dict]:
         events, seconds = replay_of(reports)
         results.append({"rate": events / seconds if seconds else 0.0, "events": events,
                         "replay_seconds": seconds, "wall_seconds": wall,
+                        "replay_cpu_seconds": max(r.get("cpu_seconds", 0.0) for r in reports),
                         "projections": len(reports),
                         "swap_ms": sum(r["swap_seconds"] for r in reports) * 1000})
     return results
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
 
 
 def replay_of(reports: list[dict]) -> tuple[int, float]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
+from gateway.readmodels.bulk import insert_many
 
 __all__ = ["AuditProjection", "audit_events", "mask_personal_data", "metadata"]
 
@@ -46,15 +47,24 @@ _SEALED_KEYS = {"kind", "masked", "digest", "ciphertext"}
 
 
 def mask_personal_data(value: Any) -> Any:
-    """The payload with every sealed personal-data value replaced by its masked form."""
+    """The payload with every sealed personal-data value replaced by its masked form: the
+    value itself (not a copy) when it holds none, as most payloads do."""
     if isinstance(value, dict):
         if _SEALED_KEYS <= value.keys():
             return value["masked"]
+        masked = None
         # scalars (most values) are kept without a call: this runs on every audited event
-        return {k: mask_personal_data(v) if isinstance(v, dict | list) else v
-                for k, v in value.items()}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                changed = mask_personal_data(item)
+                if changed is not item:
+                    if masked is None:
+                        masked = dict(value)
+                    masked[key] = changed
+        return value if masked is None else masked
     if isinstance(value, list):
-        return [mask_personal_data(v) if isinstance(v, dict | list) else v for v in value]
+        items = [mask_personal_data(v) if isinstance(v, dict | list) else v for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
@@ -72,7 +82,8 @@ class AuditProjection:
         if await conn.scalar(sa.select(audit_events.c.seq).where(
                 audit_events.c.event_id == event.id)) is not None:
             return
-        await conn.execute(audit_events.insert().values(**_row(event)))
+        await conn.execute(audit_events.insert().values(**dict(zip(_COLUMNS, _row(event),
+                                                                   strict=True))))
 
     async def apply_batch(self, conn: AsyncConnection, events: list[EventEnvelope]) -> None:
         """As ``apply`` on each in turn: the events not audited yet, inserted in order (so
@@ -91,20 +102,21 @@ class AuditProjection:
             if event.id not in known:
                 known.add(event.id)
                 rows.append(_row(event))
-        if rows:
-            await conn.execute(audit_events.insert(), rows)
+        await insert_many(conn, audit_events, _COLUMNS, rows)
 
 
-def _row(event: EventEnvelope) -> dict[str, Any]:
+_COLUMNS = ("event_id", "service", "type", "stream_id", "record_kind", "record_id",
+            "stream_version", "position", "effective_on", "recorded_at", "actor",
+            "correlation_id", "causation_id", "township_id", "data")
+
+
+def _row(event: EventEnvelope) -> tuple:
+    """The event's row: values of ``_COLUMNS`` in order."""
     township = event.data.get("township_id")
-    return {
-        "event_id": event.id, "service": event.service, "type": event.type,
-        "stream_id": event.streamid, "record_kind": event.subject.split("/", 1)[0],
-        "record_id": event.subject.split("/", 1)[-1], "stream_version": event.streamversion,
-        "position": event.position,
-        "effective_on": date.fromisoformat(event.effectiveon) if event.effectiveon
-        else event.time.date(),
-        "recorded_at": event.time, "actor": event.actor, "correlation_id": event.correlationid,
-        "causation_id": event.causationid,
-        "township_id": township if isinstance(township, str) else None,
-        "data": mask_personal_data(event.data)}
+    record_kind, _, record_id = event.subject.partition("/")
+    return (
+        event.id, event.source.rsplit("/", 1)[-1], event.type, event.streamid, record_kind,
+        record_id if _ else record_kind, event.streamversion, event.position,
+        date.fromisoformat(event.effectiveon) if event.effectiveon else event.time.date(),
+        event.time, event.actor, event.correlationid, event.causationid,
+        township if isinstance(township, str) else None, mask_personal_data(event.data))

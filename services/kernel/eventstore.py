@@ -31,6 +31,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
+from pydantic_core import from_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -452,17 +453,18 @@ def _sqlite_event(row: tuple) -> RecordedEvent:
 
 
 def _sqlite_envelope(row: tuple, service: str) -> EventEnvelope:
-    """``_sqlite_event(row).to_envelope(service)`` without the intermediate RecordedEvent;
-    the stored timestamps (naive UTC text) are parsed by pydantic."""
+    """``_sqlite_event(row).to_envelope(service)`` without the intermediate RecordedEvent nor
+    validating the stored values again (``EventEnvelope.from_store``)."""
     (position, stream_id, stream_type, version, event_id, type_, schema_version, effective_on,
      recorded_at, actor, correlation_id, causation_id, data) = row
-    return EventEnvelope(
-        id=event_id, source=f"/zugong/{service}", type=type_, time=f"{recorded_at}Z",
+    return EventEnvelope.from_store(
+        id=event_id, source=f"/zugong/{service}", type=type_,
+        time=datetime.fromisoformat(recorded_at).replace(tzinfo=UTC),
         subject=f"{stream_type}/{stream_id.removeprefix(f'{stream_type}-')}",
         streamid=stream_id, streamversion=version, position=position,
         schemaversion=schema_version, effectiveon=effective_on or None,
         correlationid=correlation_id, causationid=causation_id, actor=actor,
-        data=json.loads(data))
+        data=from_json(data))
 
 
 class _SqliteFile:

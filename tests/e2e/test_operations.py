@@ -473,3 +473,45 @@ async def test_a_rebuild_can_create_the_read_model_from_nothing(platform, tmp_pa
     assert report.rows["rm_cadres"] == 1 and report.rows["rm_units"] == 1
     [status] = [s for s in await projection_status(fresh) if s.name == "personnel"]
     assert status.lag == 0
+
+
+async def test_projections_replayed_by_two_processes_equal_one_replay_and_swap_in(platform):
+    unit_id = await register(platform)
+    for n in range(4):
+        await recruit(platform, unit_id, n)
+    await caught_up(platform)
+    for processes in (1, 2):
+        reports = await rebuild(platform.settings, swap=False, processes=processes)
+        for report in reports:
+            assert not report.problems, (processes, report.projection, report.problems)
+            assert report.differences == {}, (processes, report.projection, report.differences)
+            assert report.events == await platform.app.state.context.stores[
+                "personnel"].head_position()
+    seen: list[tuple[str, int]] = []
+    reports = await rebuild(platform.settings, ["personnel", "audit"], processes=2,
+                            progress=lambda name, done, total: seen.append((name, done)))
+    assert all(r.swapped for r in reports), [r.problems for r in reports]
+    assert {name for name, _ in seen} == {"personnel", "audit"}  # the worker's progress too
+    assert ("audit", reports[1].events) in seen
+    listed = await platform.get("/api/v1/cadres", headers=platform.admin)
+    assert len(listed.json()["items"]) == 4
+    await assert_equals_fresh_rebuild(platform.settings)
+
+
+async def test_a_replay_process_that_dies_fails_the_rebuild_and_swaps_nothing(platform,
+                                                                             monkeypatch):
+    from gateway.readmodels.audit import AuditProjection
+
+    unit_id = await register(platform)
+    await recruit(platform, unit_id, 1)
+    await caught_up(platform)
+
+    async def dies(self, conn, events):
+        os._exit(3)  # in the forked process that replays the audit log
+
+    monkeypatch.setattr(AuditProjection, "apply_batch", dies)
+    with pytest.raises(OperationError, match=r"audit ended \(exit code 3\) without a result"):
+        await rebuild(platform.settings, ["personnel", "audit"], processes=2)
+    assert not list(platform.settings.var_dir.glob("*.rebuild-*"))  # shadows discarded
+    listed = await platform.get("/api/v1/cadres", headers=platform.admin)
+    assert len(listed.json()["items"]) == 1

@@ -101,6 +101,9 @@ async def test_envelopes_read_inline_equal_the_recorded_events_in_their_envelope
     expected = [e.to_envelope("personnel") for e in await store.read_all()]
     envelopes = await store.read_envelopes()
     assert [e.model_dump() for e in envelopes] == [e.model_dump() for e in expected]
+    # built without validating again (EventEnvelope.from_store): as the validated ones
+    assert [e.model_dump_json() for e in envelopes] == [e.model_dump_json() for e in expected]
+    assert [e.model_fields_set for e in envelopes] == [e.model_fields_set for e in expected]
     assert envelopes[1].time == moment and envelopes[1].effectiveon == "2023-12-31"
     assert envelopes[0].effectiveon is None and envelopes[2].subject == "unit/c"
     assert await store.read_envelopes(1, 1) == expected[1:2]

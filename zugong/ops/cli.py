@@ -125,6 +125,9 @@ def projections_rebuild(
     allow_dead_letters: Annotated[bool, typer.Option(
         help="Swap in even if the replay parked events.")] = False,
     batch_size: Annotated[int | None, typer.Option(help="Events per transaction.")] = None,
+    processes: Annotated[int | None, typer.Option(
+        help="Processes replaying side by side (embedded, SQLite; default: 2 when the machine "
+        "has 2 cores or more).")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replay every event from the beginning (the stores when embedded, the Kafka topics when
@@ -145,7 +148,7 @@ def projections_rebuild(
 
         reports = _run(rebuild(settings, names or None, swap=not dry_run,
                                allow_dead_letters=allow_dead_letters, progress=progress,
-                               batch_size=batch_size))
+                               batch_size=batch_size, processes=processes))
     if as_json:
         _print_json([r.__dict__ | {"rate": r.rate} for r in reports])
     else:

@@ -12,6 +12,10 @@ How it works, and why queries never go down:
    position order (embedded) or from the Kafka topics from offset 0 (distributed), with the
    same checkpoint sources the live projector uses. ONE replay feeds every projection being
    rebuilt: each batch is read and decoded once and handed to each projection's runner.
+   Embedded (SQLite stores and read model) on a machine with two cores or more, the replay
+   runs in two processes side by side: this one feeds the audit log's shadow from a forked
+   process while it feeds the others' (each process reads the stores itself, and both stop
+   at the stores' heads of when the replay started; later events are caught up at the swap).
 3. **Verify.** The shadow's stream versions must equal the stream heads of what it replayed
    (the stores' events up to the replayed position, or the topics' contents), every stream
    contiguous from version 1, its checkpoints at the last replayed position, and no event
@@ -34,10 +38,14 @@ How it works, and why queries never go down:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
+import multiprocessing
+import os
 import time
+import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -115,6 +123,9 @@ class RebuildReport:
     replayed_with: list[str] = field(default_factory=list)
     """The projections fed by the same replay (``events`` and ``seconds`` are that replay's:
     every event read once and applied to each of them)."""
+    cpu_seconds: float = 0.0
+    """CPU time the replay took, in every process that replayed (the figure a busy machine
+    distorts least)."""
 
     @property
     def rate(self) -> float:
@@ -142,6 +153,18 @@ Runners = SubscriptionRunner | Sequence[SubscriptionRunner]
 
 def _as_list(runners: Runners) -> Sequence[SubscriptionRunner]:
     return [runners] if isinstance(runners, SubscriptionRunner) else runners
+
+
+async def _hand_over(runners: Runners, deliveries: list[Delivery]) -> None:
+    """One batch to every runner; a runner with nothing to apply in it (another service's
+    events) only has its checkpoint moved past it, without going through the batch."""
+    for runner in _as_list(runners):
+        if runner.has_work(deliveries):
+            await runner.handle_with_retry(deliveries)
+        else:
+            await SubscriptionRunner.advance_idle([runner], deliveries)
+    if not gc.isenabled():  # replaying (``_fewer_collections``): what cycles the batch left
+        gc.collect(0)
 
 
 class _Tracker:
@@ -191,6 +214,10 @@ class StoreFeed:
         self.stores = stores
         self.batch_size = batch_size
         self.tracker = _Tracker()
+        self.events = 0
+        """Events the last replay delivered."""
+        self.cpu_seconds = 0.0
+        """CPU time of the process that replayed it, when not this one."""
 
     async def _written(self) -> dict[str, EventStore]:
         """The stores that have an events table: a service that never ran has none yet (the
@@ -215,8 +242,15 @@ class StoreFeed:
         return sum([max(0, await store.head_position() - positions[name])
                     for name, store in stores.items()])
 
-    async def catch_up(self, runners: Runners, advance: Callable[[int], None]) -> int:
-        """Read each batch once and hand it to every runner in turn."""
+    async def heads(self) -> dict[str, int]:
+        """Each store's last position now: a bound for ``catch_up``."""
+        return {name: await store.head_position()
+                for name, store in (await self._written()).items()}
+
+    async def catch_up(self, runners: Runners, advance: Callable[[int], None],
+                       until: dict[str, int] | None = None) -> int:
+        """Read each batch once and hand it to every runner in turn; with ``until``, read no
+        store past the position given for it."""
         stores = await self._written()
         positions = await self._positions(runners, stores)
         active = set(stores)
@@ -224,15 +258,16 @@ class StoreFeed:
         while active:
             for name in sorted(active):
                 source = store_source(name)
-                envelopes = await stores[name].read_envelopes(positions[name], self.batch_size,
-                                                              name)
+                limit = self.batch_size if until is None else min(
+                    self.batch_size, until.get(name, 0) - positions[name])
+                envelopes = await stores[name].read_envelopes(
+                    positions[name], limit, name) if limit > 0 else []
                 deliveries = [Delivery(source, e.position, e) for e in envelopes]
                 if not deliveries:
                     active.discard(name)
                     self.tracker.reached.setdefault(source, positions[name])
                     continue
-                for runner in _as_list(runners):
-                    await runner.handle_with_retry(deliveries)
+                await _hand_over(runners, deliveries)
                 for delivery in deliveries:
                     self.tracker.see(delivery)
                 positions[name] = deliveries[-1].position
@@ -266,6 +301,10 @@ class KafkaFeed:
         self.topics = topics
         self.batch_size = batch_size
         self.tracker = _Tracker()
+        self.events = 0
+        """Events the last replay delivered."""
+        self.cpu_seconds = 0.0
+        """CPU time of the process that replayed it, when not this one."""
         self.ends: dict[str, int] = {}
 
     async def _consumer(self):
@@ -321,8 +360,7 @@ class KafkaFeed:
                               for tp, messages in records.items() for m in messages
                               if m.offset < ends[tp]]
                 if deliveries:
-                    for runner in _as_list(runners):
-                        await runner.handle_with_retry(deliveries)
+                    await _hand_over(runners, deliveries)
                     for delivery in deliveries:
                         self.tracker.see(delivery)
                     total += len(deliveries)
@@ -645,10 +683,16 @@ async def rebuild_projections(
     settings: Settings, projections_: Sequence[Projection], live: AsyncEngine,
     feed: StoreFeed | KafkaFeed, *, swap: bool = True, allow_dead_letters: bool = False,
     progress: Progress | None = None, keep_shadow: bool = False, max_attempts: int = 5,
+    processes: int = 1,
 ) -> list[RebuildReport]:
     """Rebuild projections into their shadows from ONE replay (each batch is read and decoded
     once and handed to every projection's runner), verify each, then swap each in (or compare,
-    if not swapping). A projection that fails verification is not swapped; the others are."""
+    if not swapping). A projection that fails verification is not swapped; the others are.
+
+    With ``processes`` > 1 (stores and read model on SQLite files only), the projections are
+    split into groups replayed side by side, each by its own process into its own shadows, all
+    up to the same store positions (read when the replay starts): the same replay, on more
+    cores. Verification and swaps then run here as usual."""
     shadows = [Shadow.for_engine(live, p) for p in projections_]
     reports = [RebuildReport(p.name) for p in projections_]
     runners: list[SubscriptionRunner] = []
@@ -662,28 +706,26 @@ async def rebuild_projections(
             runners.append(runner)
         together = [p.name for p in projections_]
         feed.tracker.watch(projections_)
-        started = time.perf_counter()
-        done = 0
-        total = await feed.remaining(runners[0] if len(runners) == 1 else runners)
-
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress is not None:
-                for name in together:
-                    progress(name, done, total)
-
-        if progress is not None:
-            for name in together:
-                progress(name, 0, total)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        groups = _replay_groups(projections_, live, feed, processes)
         with replay_mode(), _fewer_collections():
-            events = await feed.catch_up(runners[0] if len(runners) == 1 else runners, advance)
+            if len(groups) > 1:
+                assert isinstance(feed, StoreFeed)
+                feeds = await _replay_side_by_side(groups, runners, live, feed, progress)
+            else:
+                await _replay(runners, feed, together, progress)
+                feeds = {name: feed for name in together}
             seconds = time.perf_counter() - started
-            for report in reports:
-                report.events, report.seconds, report.replayed_with = events, seconds, together
-            expected = await feed.expected_versions()
+            cpu = time.process_time() - cpu_started + sum(
+                f.cpu_seconds for f in {id(f): f for f in feeds.values()}.values())
+            expected_of: dict[int, tuple[dict[str, int], list[str]]] = {}
             for shadow, report in zip(shadows, reports, strict=True):
-                await _verify(shadow, feed, report, allow_dead_letters, expected)
+                own = feeds[report.projection]
+                report.events, report.seconds, report.replayed_with = own.events, seconds, together
+                report.cpu_seconds = cpu
+                if id(own) not in expected_of:
+                    expected_of[id(own)] = await own.expected_versions()
+                await _verify(shadow, own, report, allow_dead_letters, expected_of[id(own)])
             for shadow, runner, report in zip(shadows, runners, reports, strict=True):
                 if report.problems:
                     continue
@@ -691,7 +733,8 @@ async def rebuild_projections(
                     report.differences = await diff_tables(live, shadow.engine,
                                                            shadow.projection.metadata)
                     continue
-                await _swap(shadow, runner, feed, report, max_attempts, progress)
+                await _swap(shadow, runner, feeds[report.projection], report, max_attempts,
+                            progress)
         return reports
     finally:
         for shadow, report in zip(shadows, reports, strict=False):
@@ -699,18 +742,190 @@ async def rebuild_projections(
                 await shadow.discard()
 
 
+async def _replay(runners: Sequence[SubscriptionRunner], feed: StoreFeed | KafkaFeed,
+                  names: Sequence[str], progress: Progress | None,
+                  until: dict[str, int] | None = None) -> None:
+    """One replay of ``feed`` into ``runners``, reporting progress under ``names``."""
+    done = 0
+    total = await feed.remaining(runners[0] if len(runners) == 1 else runners)
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            for name in names:
+                progress(name, done, total)
+
+    if progress is not None:
+        for name in names:
+            progress(name, 0, total)
+    chosen = runners[0] if len(runners) == 1 else runners
+    feed.events = (await feed.catch_up(chosen, advance) if until is None
+                   else await feed.catch_up(chosen, advance, until=until))
+
+
+# --- replaying groups of projections side by side ----------------------------------------------
+
+
+def _replay_groups(projections_: Sequence[Projection], live: AsyncEngine,
+                   feed: StoreFeed | KafkaFeed, processes: int) -> list[list[Projection]]:
+    """The projections split into at most ``processes`` groups, each replayed by its own
+    process: the audit log (it handles every event) apart from the others. One group when
+    that cannot be done: a Kafka feed, PostgreSQL (a forked process cannot share the pool's
+    connections), or no ``fork``."""
+    if (processes < 2 or len(projections_) < 2 or not isinstance(feed, StoreFeed)
+            or live.dialect.name != "sqlite"
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or any(store._file is None for store in feed.stores.values())):
+        return [list(projections_)]
+    alone = next((p for p in projections_ if p.name == "audit"), projections_[0])
+    return [[p for p in projections_ if p is not alone], [alone]]
+
+
+async def _replay_side_by_side(groups: list[list[Projection]],
+                               runners: Sequence[SubscriptionRunner], live: AsyncEngine,
+                               feed: StoreFeed, progress: Progress | None
+                               ) -> dict[str, StoreFeed]:
+    """The first group replayed here, each other one by a forked process into its own
+    shadows, every one up to the stores' heads of now. Returns each projection's feed, whose
+    tracker holds what its group's replay delivered (for the verification)."""
+    until = await feed.heads()
+    runner_of = {r.projection.name: r for r in runners}
+    context = multiprocessing.get_context("fork")
+    workers = []
+    feeds: dict[str, StoreFeed] = {p.name: feed for p in groups[0]}
+    try:
+        for group in groups[1:]:
+            receiver, sender = context.Pipe(duplex=False)
+            # forked: the child has this process's modules and projection objects already
+            # (nothing to import), and opens its own connections
+            process = context.Process(
+                target=_replay_worker, daemon=True,
+                args=(sender, group, live, feed.stores, feed.batch_size, until))
+            process.start()
+            sender.close()
+            own = StoreFeed(feed.stores, feed.batch_size)
+            own.tracker.watch(group)
+            feeds.update({p.name: own for p in group})
+            workers.append(_Worker(process, receiver, [p.name for p in group], own, progress))
+
+        def relay(name: str, done: int, total: int | None) -> None:
+            for worker in workers:
+                worker.drain()
+            if progress is not None:
+                progress(name, done, total)
+
+        await _replay([runner_of[p.name] for p in groups[0]], feed, [p.name for p in groups[0]],
+                      relay, until)
+        for worker in workers:
+            await worker.finish()
+        return feeds
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+class _Worker:
+    """A forked process replaying a group of projections, as seen from here."""
+
+    def __init__(self, process: Any, pipe: Any, names: list[str], feed: StoreFeed,
+                 progress: Progress | None) -> None:
+        self.process, self.pipe, self.names, self.feed = process, pipe, names, feed
+        self.progress = progress
+        self.finished = False
+
+    def drain(self) -> None:
+        """Take in what the process reported so far (progress, its result), without waiting."""
+        while not self.finished and self.pipe.poll():
+            try:
+                message = self.pipe.recv()
+            except EOFError:
+                raise OperationError(f"the process replaying {', '.join(self.names)} ended "
+                                     f"(exit code {self.process.exitcode}) without a result"
+                                     ) from None
+            if message[0] == "progress":
+                if self.progress is not None:
+                    for name in self.names:
+                        self.progress(name, message[1], message[2])
+            elif message[0] == "done":
+                self.feed.events, self.feed.cpu_seconds = message[1], message[3]
+                tracker = self.feed.tracker
+                tracker.reached, tracker.versions, tracker.gaps, tracker.handled = message[2]
+                self.finished = True
+            else:
+                raise OperationError(f"the replay of {', '.join(self.names)} failed: "
+                                     f"{message[1]}")
+
+    async def finish(self) -> None:
+        while True:
+            self.drain()
+            if self.finished:
+                break
+            if not self.process.is_alive() and not self.pipe.poll():
+                raise OperationError(f"the process replaying {', '.join(self.names)} ended "
+                                     f"(exit code {self.process.exitcode}) without a result")
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(self.process.join)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.pipe.close()
+
+
+def _replay_worker(pipe: Any, group: list[Projection], live: AsyncEngine,
+                   stores: dict[str, EventStore], batch_size: int, until: dict[str, int]
+                   ) -> None:
+    """A forked replay process: replays ``group`` into its shadows (prepared by the parent)
+    and sends back progress, then the events it delivered and its tracker's record."""
+    try:
+        result = asyncio.run(_replay_group(pipe, group, live, stores, batch_size, until))
+    except BaseException as error:
+        pipe.send(("failed", f"{type(error).__name__}: {error}\n{traceback.format_exc()}"))
+        raise SystemExit(1) from None
+    pipe.send(("done", *result))
+    pipe.close()
+
+
+async def _replay_group(pipe: Any, group: list[Projection], live: AsyncEngine,
+                        stores: dict[str, EventStore], batch_size: int, until: dict[str, int]
+                        ) -> tuple[int, tuple]:
+    # connections of its own: the parent's (inherited by the fork) are never touched here
+    own_stores = {name: EventStore(create_engine(str(store.engine.url)), service=store.service)
+                  for name, store in stores.items()}
+    shadows = [SqliteShadow(live, p) for p in group]
+    try:
+        runners = [SubscriptionRunner(s.projection, s.engine, Metrics(),
+                                      lock_name=f"{s.projection.name}:rebuild") for s in shadows]
+        feed = StoreFeed(own_stores, batch_size)
+        feed.tracker.watch(group)
+        with replay_mode(), _fewer_collections():
+            await _replay(runners, feed, [group[0].name],
+                          lambda _name, done, total: pipe.send(("progress", done, total)), until)
+    finally:
+        for engine in [s.engine for s in shadows] + [s.engine for s in own_stores.values()]:
+            await engine.dispose()
+    tracker = feed.tracker
+    return (feed.events, (tracker.reached, tracker.versions, tracker.gaps, tracker.handled),
+            time.process_time())
+
+
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """The replay allocates millions of short-lived objects (rows, envelopes, payloads) and
-    keeps a batch of them alive at a time: the garbage collector's default thresholds would
-    scan them over and over. They are not cyclic; collect rarely during the replay."""
-    thresholds = gc.get_threshold()
+    keeps a batch of them alive at a time: the garbage collector's automatic collections
+    would scan them over and over (they are freed by reference counting; hardly any is
+    cyclic). Automatic collection is off during the replay; ``_hand_over`` collects the
+    youngest objects once per batch instead."""
+    enabled = gc.isenabled()
     gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()
         gc.unfreeze()
 
 
@@ -756,8 +971,10 @@ async def _swap(shadow: Shadow, runner: SubscriptionRunner, feed: StoreFeed | Ka
 
 async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: bool = True,
                   allow_dead_letters: bool = False, progress: Progress | None = None,
-                  batch_size: int | None = None) -> list[RebuildReport]:
-    """Rebuild the named projections (all when empty) from one replay."""
+                  batch_size: int | None = None, processes: int | None = None
+                  ) -> list[RebuildReport]:
+    """Rebuild the named projections (all when empty) from one replay, by two processes
+    side by side when the machine has two cores or more (``processes``)."""
     async with open_read_engine(settings) as live, open_stores(settings) as stores:
         if settings.distributed:
             feed: StoreFeed | KafkaFeed = KafkaFeed(
@@ -766,4 +983,5 @@ async def rebuild(settings: Settings, names: list[str] | None = None, *, swap: b
             feed = StoreFeed(stores, batch_size or REPLAY_BATCH)
         return await rebuild_projections(settings, projections(names), live, feed, swap=swap,
                                          allow_dead_letters=allow_dead_letters,
-                                         progress=progress)
+                                         progress=progress,
+                                         processes=processes or min(2, os.cpu_count() or 1))
