@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
 from fastapi.telemetry._api import _get_request_telemetry
@@ -99,6 +108,24 @@ def command_metadata(request: Request, principal: Principal, body: BaseModel | N
                            idempotency_key=key, fingerprint=fingerprint)
 
 
+_COMMAND_METRICS: weakref.WeakKeyDictionary[Metrics, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+
+
+def _command_metric(metrics: Metrics, service: str, command: str, outcome: str | None) -> Any:
+    """The labelled child (counter by outcome, or latency when ``outcome`` is None), kept:
+    ``labels()`` costs more than the update itself."""
+    children = _COMMAND_METRICS.get(metrics)
+    if children is None:
+        children = _COMMAND_METRICS[metrics] = {}
+    key = (service, command, outcome)
+    child = children.get(key)
+    if child is None:
+        child = children[key] = (metrics.command_latency.labels(service, command)
+                                 if outcome is None
+                                 else metrics.commands.labels(service, command, outcome))
+    return child
+
+
 async def run_command(request: Request, service: str, command: str,
                       call: Callable[[], Awaitable[CommandOutcome]]) -> CommandOutcome:
     metrics: Metrics = request.app.state.metrics
@@ -113,8 +140,8 @@ async def run_command(request: Request, service: str, command: str,
             error.status, "rejected")
         raise
     finally:
-        metrics.commands.labels(service, command, outcome).inc()
-        metrics.command_latency.labels(service, command).observe(time.perf_counter() - started)
+        _command_metric(metrics, service, command, outcome).inc()
+        _command_metric(metrics, service, command, None).observe(time.perf_counter() - started)
 
 
 def accepted(outcome: CommandOutcome, response: Response, location: str) -> dict:
@@ -213,6 +240,39 @@ class DirectCommandRoute(APIRoute):
         return _lean_handler(route, standard)
 
 
+def _param_plan(fields) -> list[tuple[Any, str, tuple[str, str]]] | None:
+    """(field, request key, error location) of each path or header parameter when all are
+    single values under one name, as ``request_params_to_args`` reads them; else None."""
+    plan = []
+    for field in fields:
+        if (_get_param_model(field) is not None or _is_json_field(field)
+                or field_annotation_is_sequence(field.field_info.annotation)):
+            return None
+        aliases = _get_param_aliases(field)
+        if len(aliases) != 1:
+            return None
+        plan.append((field, aliases[0][1], (field.field_info.in_.value, aliases[0][1])))
+    return plan
+
+
+def _solve_params(plan, received, values: dict[str, Any]) -> bool:
+    """``request_params_to_args`` for a plan: False when a value fails (FastAPI answers)."""
+    for field, key, loc in plan:
+        value = received.get(key)
+        if value is None:
+            if field.field_info.is_required():
+                return False
+            value = copy.deepcopy(field.default)
+            if not field.field_info.validate_default:
+                values[field.name] = value
+                continue
+        value, errors = field.validate(value, values, loc=loc)
+        if errors:
+            return False
+        values[field.name] = value
+    return True
+
+
 def _lean_handler(route, standard: Callable[[Request], Awaitable[Response]]
                   ) -> Callable[[Request], Awaitable[Response]]:
     dependant = route.dependant
@@ -224,6 +284,10 @@ def _lean_handler(route, standard: Callable[[Request], Awaitable[Response]]
                       if isinstance(route.response_class, DefaultPlaceholder)
                       else route.response_class)
     status = {"status_code": route.status_code} if route.status_code else {}
+    path_plan, header_plan = (_param_plan(dependant.path_params),
+                              _param_plan(dependant.header_params))
+    if path_plan is None or header_plan is None:
+        return standard
 
     async def handler(request: Request) -> Response:
         scope = request.scope
@@ -247,16 +311,14 @@ def _lean_handler(route, standard: Callable[[Request], Awaitable[Response]]
                 return await standard(request)
         values: dict[str, Any] = {}
         await _call_dependencies(dependant, request, values)
-        found, errors = request_params_to_args(dependant.path_params, scope.get("path_params", {}))
-        values.update(found)
-        if not errors:
-            found, errors = request_params_to_args(dependant.header_params, request.headers)
-            values.update(found)
-        if not errors and body_params:
-            found, errors = await request_body_to_args(body_params, body, embed)
-            values.update(found)
-        if errors:
+        if not (_solve_params(path_plan, scope.get("path_params", {}), values)
+                and _solve_params(header_plan, request.headers, values)):
             return await standard(request)
+        if body_params:
+            found, errors = await request_body_to_args(body_params, body, embed)
+            if errors:
+                return await standard(request)
+            values.update(found)
         scope[_VALIDATED] = (route, values)
         raw = await dependant.call(**values, **{dependant.request_param_name: request})
         if isinstance(raw, Response):

@@ -77,7 +77,7 @@ async def register_unit(cmd: RegisterUnit, meta: CommandMetadata, deps: Personne
     unit_id = str(uuid.uuid4())
 
     async def decide() -> Decision:
-        unit = await deps.units.load(unit_id)
+        unit = deps.units.new(unit_id)
         unit.register(cmd.name, cmd.kind, cmd.establishment, cmd.effective_on)
         return Decision([unit], unit)
 
