@@ -6,7 +6,6 @@ import copy
 import inspect
 import re
 import time
-import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -35,6 +34,7 @@ from services.kernel.commands import CommandOutcome
 from services.kernel.errors import ZugongError
 from services.kernel.eventstore import CommandMetadata
 from services.kernel.http import install_problem_handlers, install_request_context
+from services.kernel.ids import random_uuid
 from services.kernel.metrics import Metrics
 
 __all__ = [
@@ -98,7 +98,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match",
 def command_metadata(request: Request, principal: Principal, body: BaseModel | None,
                      idempotency_key: str | None, *, path_params: dict | None = None,
                      ) -> CommandMetadata:
-    correlation_id = getattr(request.state, "correlation_id", None) or str(uuid.uuid4())
+    correlation_id = getattr(request.state, "correlation_id", None) or random_uuid()
     key = f"{principal.subject}:{idempotency_key}" if idempotency_key else None
     fingerprint = CommandMetadata.fingerprint_of({  # compared only for a keyed command
         "path": request.url.path, "params": path_params or {},
