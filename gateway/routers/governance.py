@@ -48,13 +48,13 @@ from gateway.queries_governance import (
 )
 from services.kernel.auth import Forbidden, Permission, Principal
 from services.kernel.http import PROBLEM_JSON
-from services.kernel.service_app import IdempotencyKey, IfMatch, require
+from services.kernel.service_app import DirectCommandRoute, IdempotencyKey, IfMatch, require
 
 __all__ = ["router"]
 
 PREFIX = "/api/v1/governance"
 PROJECTION = "governance"
-router = APIRouter(prefix=PREFIX, tags=["governance"])
+router = APIRouter(prefix=PREFIX, tags=["governance"], route_class=DirectCommandRoute)
 Reader = Annotated[Principal, Depends(require(Permission.GOVERNANCE_READ))]
 ConsistencyTokenHeader = Annotated[str | None, Header(
     alias="X-Consistency-Token",

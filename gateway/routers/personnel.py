@@ -38,11 +38,11 @@ from gateway.queries_personnel import (
 from services.kernel.auth import Permission, Principal
 from services.kernel.errors import ZugongError
 from services.kernel.http import PROBLEM_JSON
-from services.kernel.service_app import IdempotencyKey, IfMatch, require
+from services.kernel.service_app import DirectCommandRoute, IdempotencyKey, IfMatch, require
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["personnel"])
+router = APIRouter(prefix="/api/v1", tags=["personnel"], route_class=DirectCommandRoute)
 Reader = Annotated[Principal, Depends(require(Permission.PERSONNEL_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.PERSONNEL_WRITE))]
 ConsistencyTokenHeader = Annotated[str | None, Header(

@@ -52,11 +52,11 @@ from gateway.queries_talent import (
 from gateway.routers.personnel import _PROBLEMS, ConsistencyTokenHeader, IfNoneMatch, _etag
 from services.kernel.auth import Permission, Principal
 from services.kernel.errors import DomainRuleViolation
-from services.kernel.service_app import IdempotencyKey, IfMatch, require
+from services.kernel.service_app import DirectCommandRoute, IdempotencyKey, IfMatch, require
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/talent", tags=["talent"])
+router = APIRouter(prefix="/api/v1/talent", tags=["talent"], route_class=DirectCommandRoute)
 Reader = Annotated[Principal, Depends(require(Permission.TALENT_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.TALENT_WRITE))]
 PROJECTION = "talent"

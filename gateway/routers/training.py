@@ -44,11 +44,11 @@ from gateway.routers.personnel import (
     _etag,
 )
 from services.kernel.auth import Permission, Principal
-from services.kernel.service_app import IdempotencyKey, IfMatch, require
+from services.kernel.service_app import DirectCommandRoute, IdempotencyKey, IfMatch, require
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/training", tags=["training"])
+router = APIRouter(prefix="/api/v1/training", tags=["training"], route_class=DirectCommandRoute)
 Reader = Annotated[Principal, Depends(require(Permission.TRAINING_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.TRAINING_WRITE))]
 PROJECTION = "training"

@@ -224,7 +224,7 @@ async def register_compound(d: GovernanceDeps, actor: Actor, body: api.RegisterC
     async def decide() -> Decision:
         community = await d.ref(d.communities, body.community_id, "community", actor,
                                 "#/community_id")
-        compound = await d.compounds.load(compound_id)
+        compound = d.compounds.new(compound_id)
         compound.register(community, body.name, body.households, body.effective_on, d.today())
         return Decision([compound], compound)
 
@@ -279,7 +279,7 @@ async def receive_complaint(d: GovernanceDeps, actor: Actor, body: api.ReceiveCo
     async def decide() -> Decision:
         community = await d.ref(d.communities, body.community_id, "community", actor,
                                 "#/community_id")
-        complaint = await d.complaints.load(complaint_id)
+        complaint = d.complaints.new(complaint_id)
         complaint.receive(
             township_id=community.township_id, community_id=community.id, channel=body.channel,
             category=body.category, urgency=body.urgency, description=body.description,
@@ -469,7 +469,7 @@ async def raise_alert(d: GovernanceDeps, actor: Actor, body: api.RaiseAlert) -> 
 
     async def decide() -> Decision:
         compound = await d.ref(d.compounds, body.compound_id, "compound", actor, "#/compound_id")
-        alert = await d.alerts.load(alert_id)
+        alert = d.alerts.new(alert_id)
         alert.raise_(compound, body.type, body.level, body.device, await _policy(d),
                      body.at or d.now(), d.now())
         return Decision([alert], alert)

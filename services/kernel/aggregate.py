@@ -60,6 +60,12 @@ class Repository(Generic[A]):
         self._factory = factory
         self._events = events
 
+    def new(self, aggregate_id: str) -> A:
+        """An aggregate with no history, for an id just made up (a random UUID): what ``load``
+        would return without reading the stream that cannot exist. Were it to exist, the append
+        would still fail on the stream's version."""
+        return self._factory(aggregate_id)
+
     async def load(self, aggregate_id: str) -> A:
         aggregate = self._factory(aggregate_id)
         for recorded in await self._store.read_stream(aggregate.stream_id):

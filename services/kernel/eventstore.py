@@ -23,7 +23,6 @@ import hashlib
 import json
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -39,6 +38,7 @@ from contracts.envelope import EventEnvelope
 from contracts.registry import DomainEvent
 from services.kernel.db import LOOP_WRITER_AUTOCHECKPOINT_PAGES, create_tables, is_sqlite
 from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
+from services.kernel.ids import random_uuid
 from services.kernel.pgstore import APPEND_FUNCTION_DDL, PostgresFastPath, StreamConflict
 
 __all__ = [
@@ -401,7 +401,7 @@ def _rows(writes: Sequence[StreamWrite], metadata: CommandMetadata, now: datetim
                 "stream_id": write.stream_id,
                 "stream_type": write.stream_type,
                 "version": version,
-                "event_id": str(uuid.uuid4()),
+                "event_id": random_uuid(),
                 "type": event.wire_type(),
                 "schema_version": event.schema_version,
                 "effective_on": getattr(event, "effective_on", None),

@@ -4,7 +4,6 @@ metrics middleware."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.kernel.errors import ZugongError
+from services.kernel.ids import random_uuid
 from services.kernel.logging import bind_correlation_id, get_logger
 from services.kernel.metrics import Metrics
 
@@ -118,7 +118,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         correlation_id = next((v.decode("latin-1") for k, v in scope["headers"]
-                               if k == b"x-correlation-id"), "") or str(uuid.uuid4())
+                               if k == b"x-correlation-id"), "") or random_uuid()
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         bind_correlation_id(correlation_id)
         started = time.perf_counter()

@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import time
-import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute, serialize_response
+from fastapi.routing import APIRoute, _effective_route_context_var, serialize_response
+from fastapi.telemetry._api import _get_request_telemetry
+from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from services.kernel.auth import Permission, Principal, TokenVerifier
 from services.kernel.commands import CommandOutcome
 from services.kernel.errors import ZugongError
 from services.kernel.eventstore import CommandMetadata
 from services.kernel.http import install_problem_handlers, install_request_context
+from services.kernel.ids import random_uuid
 from services.kernel.metrics import Metrics
 
 __all__ = [
+    "DirectCommandRoute",
     "IdempotencyKey",
     "IfMatch",
     "InProcessCommands",
@@ -84,7 +98,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match",
 def command_metadata(request: Request, principal: Principal, body: BaseModel | None,
                      idempotency_key: str | None, *, path_params: dict | None = None,
                      ) -> CommandMetadata:
-    correlation_id = getattr(request.state, "correlation_id", None) or str(uuid.uuid4())
+    correlation_id = getattr(request.state, "correlation_id", None) or random_uuid()
     key = f"{principal.subject}:{idempotency_key}" if idempotency_key else None
     fingerprint = CommandMetadata.fingerprint_of({  # compared only for a keyed command
         "path": request.url.path, "params": path_params or {},
@@ -92,6 +106,24 @@ def command_metadata(request: Request, principal: Principal, body: BaseModel | N
     return CommandMetadata(actor=principal.subject, correlation_id=correlation_id,
                            causation_id=request.headers.get("x-causation-id") or correlation_id,
                            idempotency_key=key, fingerprint=fingerprint)
+
+
+_COMMAND_METRICS: weakref.WeakKeyDictionary[Metrics, dict[tuple, Any]] = weakref.WeakKeyDictionary()
+
+
+def _command_metric(metrics: Metrics, service: str, command: str, outcome: str | None) -> Any:
+    """The labelled child (counter by outcome, or latency when ``outcome`` is None), kept:
+    ``labels()`` costs more than the update itself."""
+    children = _COMMAND_METRICS.get(metrics)
+    if children is None:
+        children = _COMMAND_METRICS[metrics] = {}
+    key = (service, command, outcome)
+    child = children.get(key)
+    if child is None:
+        child = children[key] = (metrics.command_latency.labels(service, command)
+                                 if outcome is None
+                                 else metrics.commands.labels(service, command, outcome))
+    return child
 
 
 async def run_command(request: Request, service: str, command: str,
@@ -108,8 +140,8 @@ async def run_command(request: Request, service: str, command: str,
             error.status, "rejected")
         raise
     finally:
-        metrics.commands.labels(service, command, outcome).inc()
-        metrics.command_latency.labels(service, command).observe(time.perf_counter() - started)
+        _command_metric(metrics, service, command, outcome).inc()
+        _command_metric(metrics, service, command, None).observe(time.perf_counter() - started)
 
 
 def accepted(outcome: CommandOutcome, response: Response, location: str) -> dict:
@@ -153,16 +185,185 @@ def _plain_request_dependency(dependant) -> bool:
             and not inspect.isasyncgenfunction(dependant.call))
 
 
-def _direct_call_supported(route: APIRoute) -> bool:
-    d = route.dependant
-    return ("POST" in route.methods and inspect.iscoroutinefunction(d.call)
-            and route.response_field is not None
-            and isinstance(route.response_class, DefaultPlaceholder)
+def _request_only(dependant) -> bool:
+    """Path and header parameters, at most one body, the request, and dependencies that take
+    only the request: what the two direct paths below solve without FastAPI's generic
+    dependency resolution."""
+    d = dependant
+    return (inspect.iscoroutinefunction(d.call)
             and not d.query_params and not d.cookie_params and len(d.body_params) <= 1
-            and d.request_param_name is not None and d.response_param_name is not None
+            and d.request_param_name is not None
             and d.background_tasks_param_name is None and d.security_scopes_param_name is None
             and d.websocket_param_name is None and d.http_connection_param_name is None
             and all(_plain_request_dependency(sub) for sub in d.dependencies))
+
+
+def _direct_call_supported(route: APIRoute) -> bool:
+    return ("POST" in route.methods and _request_only(route.dependant)
+            and route.response_field is not None
+            and isinstance(route.response_class, DefaultPlaceholder)
+            and route.dependant.response_param_name is not None)
+
+
+async def _call_dependencies(dependant, request: Request, values: dict[str, Any]) -> None:
+    for sub in dependant.dependencies:  # in FastAPI's order, before any parameter: 401/403 first
+        value = sub.call(**{sub.request_param_name: request})
+        values[sub.name] = await value if inspect.isawaitable(value) else value
+
+
+_VALIDATED = "zugong.validated"
+"""Scope key: the gateway route (``DirectCommandRoute``) that solved this request, and its values."""
+
+
+class DirectCommandRoute(APIRoute):
+    """A route whose plainly valid POST requests skip FastAPI's generic request handling.
+
+    FastAPI's handler cost about as much CPU as the command it forwards (dependency resolution
+    scans every parameter kind and builds caches on each request). For a POST route of the
+    plain kind (path and header parameters, one JSON body, the request, dependencies taking
+    only the request) a request with ``content-type: application/json``, a JSON body and valid
+    parameters is solved here with the route's own fields, in FastAPI's order (body, then
+    dependencies, then parameters). Any other request — and any request when dependency
+    overrides, a body size limit or FastAPI telemetry are in use — is answered by FastAPI's own
+    handler, exactly as before, so every error answer is FastAPI's by construction. The values
+    are left in the scope, where ``InProcessCommands`` takes those the service route declares
+    identically instead of validating the same body and headers a second time."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        standard = super().get_route_handler()
+        context = _effective_route_context_var.get()  # an included route's view of itself
+        route = context if context is not None and context.original_route is self else self
+        d = route.dependant
+        if ("POST" not in (route.methods or ()) or not _request_only(d)
+                or d.response_param_name is not None):
+            return standard
+        return _lean_handler(route, standard)
+
+
+def _param_plan(fields) -> list[tuple[Any, str, tuple[str, str]]] | None:
+    """(field, request key, error location) of each path or header parameter when all are
+    single values under one name, as ``request_params_to_args`` reads them; else None."""
+    plan = []
+    for field in fields:
+        if (_get_param_model(field) is not None or _is_json_field(field)
+                or field_annotation_is_sequence(field.field_info.annotation)):
+            return None
+        aliases = _get_param_aliases(field)
+        if len(aliases) != 1:
+            return None
+        plan.append((field, aliases[0][1], (field.field_info.in_.value, aliases[0][1])))
+    return plan
+
+
+def _solve_params(plan, received, values: dict[str, Any]) -> bool:
+    """``request_params_to_args`` for a plan: False when a value fails (FastAPI answers)."""
+    for field, key, loc in plan:
+        value = received.get(key)
+        if value is None:
+            if field.field_info.is_required():
+                return False
+            value = copy.deepcopy(field.default)
+            if not field.field_info.validate_default:
+                values[field.name] = value
+                continue
+        value, errors = field.validate(value, values, loc=loc)
+        if errors:
+            return False
+        values[field.name] = value
+    return True
+
+
+def _lean_handler(route, standard: Callable[[Request], Awaitable[Response]]
+                  ) -> Callable[[Request], Awaitable[Response]]:
+    dependant = route.dependant
+    body_params = dependant.body_params
+    embed = route._embed_body_fields
+    dump_json = route.response_field is not None and isinstance(route.response_class,
+                                                                 DefaultPlaceholder)
+    response_class = (route.response_class.value
+                      if isinstance(route.response_class, DefaultPlaceholder)
+                      else route.response_class)
+    status = {"status_code": route.status_code} if route.status_code else {}
+    path_plan, header_plan = (_param_plan(dependant.path_params),
+                              _param_plan(dependant.header_params))
+    if path_plan is None or header_plan is None:
+        return standard
+
+    async def handler(request: Request) -> Response:
+        scope = request.scope
+        if (getattr(route.dependency_overrides_provider, "dependency_overrides", None)
+                or MAX_BODY_SIZE_SCOPE_KEY in scope or _get_request_telemetry() is not None):
+            return await standard(request)
+        body: Any = PydanticUndefined
+        if body_params:
+            if request.headers.get("content-type") != "application/json":
+                return await standard(request)
+            try:
+                raw = await request.body()
+            except Exception as error:  # as FastAPI's handler answers it without a body limit
+                raise HTTPException(status_code=400,
+                                    detail="There was an error parsing the body") from error
+            if not raw:
+                return await standard(request)
+            try:
+                body = await request.json()
+            except ValueError:  # FastAPI's handler parses it again and answers the error
+                return await standard(request)
+        values: dict[str, Any] = {}
+        await _call_dependencies(dependant, request, values)
+        if not (_solve_params(path_plan, scope.get("path_params", {}), values)
+                and _solve_params(header_plan, request.headers, values)):
+            return await standard(request)
+        if body_params:
+            found, errors = await request_body_to_args(body_params, body, embed)
+            if errors:
+                return await standard(request)
+            values.update(found)
+        scope[_VALIDATED] = (route, values)
+        raw = await dependant.call(**values, **{dependant.request_param_name: request})
+        if isinstance(raw, Response):
+            return raw
+        content = await serialize_response(
+            field=route.response_field, response_content=raw,
+            include=route.response_model_include, exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none, is_coroutine=True,
+            dump_json=dump_json)
+        response = (Response(content, media_type="application/json", **status) if dump_json
+                    else response_class(content, **status))
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        return response
+
+    return handler
+
+
+def _field_signature(field) -> tuple:
+    info = field.field_info
+    return (type(info), field.name, field.alias, info.annotation, repr(info.default),
+            tuple(map(repr, info.metadata)), getattr(info, "convert_underscores", None),
+            getattr(info, "embed", None))
+
+
+def _shared_parameters(gateway_route, route: APIRoute) -> dict[str, str] | None:
+    """Each parameter of the service route → the gateway route's parameter declared
+    identically (same kind, name, alias, type, default and constraints); None unless every
+    one has such a twin, so that the gateway's validated value is the service's."""
+    if route._embed_body_fields != gateway_route._embed_body_fields:
+        return None
+    theirs = {_field_signature(f): f.name for f in (
+        *gateway_route.dependant.path_params, *gateway_route.dependant.header_params,
+        *gateway_route.dependant.body_params)}
+    shared = {}
+    for field in (*route.dependant.path_params, *route.dependant.header_params,
+                  *route.dependant.body_params):
+        twin = theirs.get(_field_signature(field))
+        if twin is None:
+            return None
+        shared[field.name] = twin
+    return shared
 
 
 class InProcessCommands:
@@ -184,6 +385,14 @@ class InProcessCommands:
         self._routes = [r for r in _api_routes(app.routes) if _direct_call_supported(r)]
         self._by_template: dict[str, APIRoute] = {}
         self._latency: dict[tuple[str, int], Any] = {}
+        self._shared: dict[tuple[int, int], tuple[Any, dict[str, str] | None]] = {}
+
+    def _shared_with(self, gateway_route, route: APIRoute) -> dict[str, str] | None:
+        key = (id(gateway_route), id(route))
+        known = self._shared.get(key)
+        if known is None or known[0] is not gateway_route:  # holding it keeps its id unique
+            known = self._shared[key] = (gateway_route, _shared_parameters(gateway_route, route))
+        return known[1]
 
     def _match(self, path: str, template: str | None) -> tuple[APIRoute, dict] | None:
         known = self._by_template.get(template) if template else None
@@ -228,25 +437,29 @@ class InProcessCommands:
                  "endpoint": route.endpoint}
         service_request = Request(scope, request.receive)
         values: dict[str, Any] = {}
-        for sub in dependant.dependencies:  # first, as FastAPI does: 401/403 before 422
-            value = sub.call(**{sub.request_param_name: service_request})
-            values[sub.name] = await value if inspect.isawaitable(value) else value
-        errors: list = []
-        found, problems = request_params_to_args(dependant.path_params, path_params)
-        values.update(found)
-        errors += problems
-        found, problems = request_params_to_args(dependant.header_params, request.headers)
-        values.update(found)
-        errors += problems
-        body: Any = None
-        if dependant.body_params:
-            body = await request.json() if await request.body() else PydanticUndefined
-            found, problems = await request_body_to_args(
-                dependant.body_params, body, route._embed_body_fields)
+        await _call_dependencies(dependant, service_request, values)
+        validated = request.scope.get(_VALIDATED)
+        shared = self._shared_with(validated[0], route) if validated is not None else None
+        if shared is not None:  # the gateway's route validated the same fields already
+            given = validated[1]
+            values.update({name: given[twin] for name, twin in shared.items()})
+        else:
+            errors: list = []
+            found, problems = request_params_to_args(dependant.path_params, path_params)
             values.update(found)
             errors += problems
-        if errors:
-            raise RequestValidationError(errors, body=body)
+            found, problems = request_params_to_args(dependant.header_params, request.headers)
+            values.update(found)
+            errors += problems
+            body: Any = None
+            if dependant.body_params:
+                body = await request.json() if await request.body() else PydanticUndefined
+                found, problems = await request_body_to_args(
+                    dependant.body_params, body, route._embed_body_fields)
+                values.update(found)
+                errors += problems
+            if errors:
+                raise RequestValidationError(errors, body=body)
         sub_response = Response()
         del sub_response.headers["content-length"]
         sub_response.status_code = None  # type: ignore[assignment]

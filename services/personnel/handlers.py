@@ -30,6 +30,7 @@ from services.kernel.aggregate import Aggregate, Repository
 from services.kernel.commands import CommandOutcome, Decision, execute_command
 from services.kernel.errors import DomainRuleViolation, NotFound
 from services.kernel.eventstore import CommandMetadata, EventStore
+from services.kernel.ids import random_uuid
 from services.kernel.personal_data import PersonalDataVault
 from services.personnel.domain.cadre import Cadre, NewPostSpec
 from services.personnel.domain.national_id import NationalId
@@ -74,10 +75,10 @@ class PersonnelDeps:
 
 async def register_unit(cmd: RegisterUnit, meta: CommandMetadata, deps: PersonnelDeps,
                         ) -> CommandOutcome:
-    unit_id = str(uuid.uuid4())
+    unit_id = random_uuid()
 
     async def decide() -> Decision:
-        unit = await deps.units.load(unit_id)
+        unit = deps.units.new(unit_id)
         unit.register(cmd.name, cmd.kind, cmd.establishment, cmd.effective_on)
         return Decision([unit], unit)
 

@@ -77,7 +77,7 @@ async def _create(deps: TalentDeps, repository: Repository, meta: CommandMetadat
     new_id = str(uuid.uuid4())
 
     async def decide() -> Decision:
-        aggregate = await repository.load(new_id)
+        aggregate = repository.new(new_id)
         act(aggregate)
         return Decision([aggregate], aggregate)
 

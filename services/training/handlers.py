@@ -70,7 +70,7 @@ async def schedule_class(cmd: ScheduleClass, meta: CommandMetadata, deps: Traini
     class_id = str(uuid.uuid4())
 
     async def decide() -> Decision:
-        cls = await deps.classes.load(class_id)
+        cls = deps.classes.new(class_id)
         cls.schedule(name=cmd.name, kind=cmd.kind, mode=cmd.mode, starts_on=cmd.starts_on,
                      ends_on=cmd.ends_on, planned_hours=cmd.planned_hours,
                      capacity=cmd.capacity, off_the_job=cmd.off_the_job,
@@ -184,7 +184,7 @@ async def record_mass_event(cmd: RecordMassEvent, meta: CommandMetadata, deps: T
     mass_event_id = str(uuid.uuid4())
 
     async def decide() -> Decision:
-        event = await deps.mass_events.load(mass_event_id)
+        event = deps.mass_events.new(mass_event_id)
         event.record(title=cmd.title, kind=cmd.kind, mode=cmd.mode, head_count=cmd.head_count,
                      organizer=cmd.organizer, effective_on=cmd.effective_on, today=deps.today())
         return Decision([event], event)
@@ -207,7 +207,7 @@ async def launch_campaign(cmd: LaunchStudyCampaign, meta: CommandMetadata, deps:
     campaign_id = str(uuid.uuid4())
 
     async def decide() -> Decision:
-        campaign = await deps.campaigns.load(campaign_id)
+        campaign = deps.campaigns.new(campaign_id)
         campaign.launch(title=cmd.title, subject=cmd.subject, chapters=cmd.chapters,
                         effective_on=cmd.effective_on)
         return Decision([campaign], campaign)

@@ -1,14 +1,28 @@
 """The embedded gateway calls a service route's endpoint directly (``InProcessCommands``)
 instead of sending the request through the service's FastAPI app: every command route must be
 callable that way, and each answer (status, headers, body) must be the one the service's own
-app gives, the command metrics and the service's request timing included."""
+app gives, the command metrics and the service's request timing included.
+
+The gateway's command routes (``DirectCommandRoute``) solve a plainly valid request without
+FastAPI's generic handler, and the service route then takes the gateway's validated body and
+headers instead of validating them again: every answer must be the one FastAPI's own handler
+gives, and every command must take that path."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from services.kernel.service_app import InProcessCommands, _api_routes
+import services.kernel.service_app as service_app
+from services.kernel.service_app import (
+    DirectCommandRoute,
+    InProcessCommands,
+    _api_routes,
+    _shared_parameters,
+)
 from tests.e2e.helpers import event_count, unit_body
+from tests.support.embedded import bearer
 from zugong.runtime import SERVICES
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +39,29 @@ def test_every_command_route_of_every_service_is_called_directly(tmp_path):
         posts = [r.path for r in _api_routes(app.routes) if "POST" in r.methods]
         direct = [r.path for r in InProcessCommands(app, name)._routes]
         assert posts and direct == posts, name
+
+
+def test_every_command_is_validated_once_by_the_gateways_route(tmp_path):
+    from gateway.app import create_app
+    from services.kernel.metrics import Metrics
+    from tests.support.embedded import embedded_settings
+
+    settings = embedded_settings(tmp_path / "var")
+    gateway = {r.path: r for r in _api_routes(create_app(settings, metrics=Metrics(),
+                                                          context=None).routes)
+               if "POST" in r.methods}
+    assert all(isinstance(r, DirectCommandRoute) and service_app._request_only(r.dependant)
+               for r in gateway.values())
+    commands = 0
+    for name, module in SERVICES.items():
+        for route in InProcessCommands(module.create_app(settings, metrics=Metrics()), name)._routes:
+            commands += 1
+            shared = _shared_parameters(gateway[route.path], route)
+            declared = [f.name for f in (*route.dependant.path_params,
+                                         *route.dependant.header_params,
+                                         *route.dependant.body_params)]
+            assert shared is not None and sorted(shared) == sorted(declared), route.path
+    assert commands == len(gateway)
 
 
 async def _scenario(platform, tag: str) -> list[tuple[int, dict, object]]:
@@ -91,3 +128,45 @@ async def test_direct_answers_equal_the_service_apps_answers(platform):
         client._commands = commands
     assert [a[0] for a in direct] == [201, 201, 422, 201, 412, 400, 404, 422, 401]
     assert direct == through_asgi, (direct, through_asgi)
+
+
+async def _malformed(platform, tag: str) -> list[tuple[int, dict, object]]:
+    """Requests the gateway's route does not solve itself: FastAPI's handler answers them."""
+    url = "/api/v1/personnel/units"
+    admin, viewer = platform.admin, bearer(platform.settings, "viewer")
+    raw = "application/json"
+    valid = json.dumps(unit_body(name=f"单位{tag}")).encode()
+    cases = [
+        (admin, raw, b'{"name": '),  # not JSON
+        ({}, raw, b'{"name": '),  # not JSON and no token: FastAPI reads the body first
+        (admin, "text/plain", b"{}"),  # not a JSON content type
+        (admin, "application/json; charset=utf-8", f'{{"name": "{tag}"}}'.encode()),
+        (admin, raw, b""),  # no body
+        (admin, raw, b"[]"),
+        ({**admin, "Idempotency-Key": "k" * 201}, raw, valid),  # a header fails validation
+        (viewer, raw, valid),
+        (viewer, raw, b"{}"),  # 403 before 422
+        ({}, raw, b"{}"),  # 401 before 422
+        (admin, raw, b'{"name": "x", "kind": "township", "surprise": 1}'),
+    ]
+    answers = []
+    for headers, content_type, body in cases:
+        response = await platform.post(url, content=body,
+                                       headers={**headers, "content-type": content_type})
+        answers.append((response.status_code,
+                        {k: v for k, v in response.headers.items() if k not in VOLATILE},
+                        response.content.decode().replace(tag, "<tag>")))
+    return answers
+
+
+async def test_the_gateways_direct_route_answers_as_fastapis_handler(platform, monkeypatch):
+    direct = await _scenario(platform, "lean")
+    before = await event_count(platform)
+    direct_malformed = await _malformed(platform, "lean")
+    assert await event_count(platform) == before
+    # FastAPI's handler for every request (the route falls back to it when telemetry is on)
+    monkeypatch.setattr(service_app, "_get_request_telemetry", lambda: object())
+    assert await _scenario(platform, "fastapi") == direct
+    assert await _malformed(platform, "fastapi") == direct_malformed
+    assert [a[0] for a in direct_malformed] == [422, 422, 422, 422, 422, 422, 422, 403, 403, 401,
+                                              422]

@@ -13,7 +13,7 @@ from contracts.registry import registry
 from services.kernel.aggregate import Repository
 from services.kernel.commands import ConsistencyToken
 from services.kernel.db import create_engine
-from services.kernel.errors import NotFound
+from services.kernel.errors import ConcurrencyConflict, NotFound
 from services.kernel.eventstore import CommandMetadata, EventStore, StreamWrite
 from services.personnel.domain.unit import Unit
 
@@ -120,3 +120,19 @@ async def test_loading_replays_the_stream_and_saving_expects_the_loaded_version(
     reloaded = await repository.load("u1")
     assert (reloaded.version, reloaded.loaded_version) == (3, 3)
     assert reloaded.occupied == {"administrative": 1, "institution": 0}
+
+
+async def test_a_new_aggregate_is_not_read_and_cannot_overwrite_a_stream(store: EventStore) -> None:
+    repository = Repository(store, Unit, registry)
+    establishment = Establishment(administrative=5, institution=1)
+    fresh = repository.new("u2")
+    assert (fresh.id, fresh.version, fresh.loaded_version, fresh.pending) == ("u2", 0, 0, [])
+    fresh.register("乡政府", "township", establishment, date(2001, 1, 1))
+    await store.append([fresh.to_write()], CommandMetadata("tester", "corr", "cause"))
+    assert (await repository.get("u2")).name == "乡政府"
+
+    again = repository.new("u2")  # the id exists after all: the append fails on the version
+    again.register("另一个", "township", establishment, date(2002, 1, 1))
+    with pytest.raises(ConcurrencyConflict):
+        await store.append([again.to_write()], CommandMetadata("tester", "corr", "cause"))
+    assert (await repository.get("u2")).name == "乡政府"
