@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -293,6 +294,13 @@ def build_projector_app(
             heartbeat_interval_ms=int(min(1.0, session_timeout / 4) * 1000))
         batches = TopicBatches(consumer, apply, batch_size=batch_size, within=batch_within,
                                on_batch=update_lag)
+        # what start-up built stays out of the collector's view, and a collection runs after
+        # many more allocations than the default 700: each batch allocates tens of objects
+        # per event, and collections walking faust's and SQLAlchemy's modules cost the
+        # projector a good part of its time
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         consumer.subscribe(list(topics), listener=batches)
         source[:] = [batches]
         await consumer.start()
