@@ -286,14 +286,6 @@ def build_projector_app(
         async def apply(deliveries: list[Delivery]) -> None:
             await project_batch(targets, deliveries)
 
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, group_id=app_id, client_id=app_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            max_poll_records=batch_size,
-            session_timeout_ms=int(session_timeout * 1000),
-            heartbeat_interval_ms=int(min(1.0, session_timeout / 4) * 1000))
-        batches = TopicBatches(consumer, apply, batch_size=batch_size, within=batch_within,
-                               on_batch=update_lag)
         # what start-up built stays out of the collector's view, and a collection runs after
         # many more allocations than the default 700: each batch allocates tens of objects
         # per event, and collections walking faust's and SQLAlchemy's modules cost the
@@ -301,9 +293,28 @@ def build_projector_app(
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        consumer.subscribe(list(topics), listener=batches)
+        delay = 0.5
+        while True:  # a broker that is not reachable yet: wait for it
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap_servers, group_id=app_id, client_id=app_id,
+                enable_auto_commit=False, auto_offset_reset="earliest",
+                max_poll_records=batch_size,
+                session_timeout_ms=int(session_timeout * 1000),
+                heartbeat_interval_ms=int(min(1.0, session_timeout / 4) * 1000))
+            batches = TopicBatches(consumer, apply, batch_size=batch_size, within=batch_within,
+                                   on_batch=update_lag)
+            consumer.subscribe(list(topics), listener=batches)
+            try:
+                await consumer.start()
+                break
+            except KafkaError as error:
+                log.warning("projector_consumer_not_started", error=repr(error)[:300],
+                            retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
         source[:] = [batches]
-        await consumer.start()
         log.info("projector_started", topics=list(topics), projections=names)
         try:
             await batches.run()
