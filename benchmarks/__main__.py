@@ -233,6 +233,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[Results, sc.Cont
                                     "≥ 20,000/s and ≥ 30% of raw"))
                 results.add("baseline: raw aiokafka produce + consume, same broker and payloads",
                             per_s(raw_rate))
+                results.add("diagnostic: the relay alone (store → Kafka, no projector)",
+                            per_s(sc.median(ours, "relay")))
     return results, ctx, figures
 
 

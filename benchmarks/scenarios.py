@@ -343,6 +343,7 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
     ours, raw = [], []
     for run in range(ctx.runs):
         suffix = uuid.uuid4().hex[:6]
+        relay_alone = await _relay_alone(ctx, infra, store, events, run)
         read_db = f"read_{suffix}"
         infra.postgres.create_database(read_db)
         env = ctx.env(ctx.workdir / f"var-pipeline-{run}")
@@ -394,10 +395,42 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
             projector.stop()
             relay.stop()
             await read_engine.dispose()
-        ours.append({"rate": 0.9 * events / (marks[1.0] - marks[0.1])})
+        ours.append({"rate": 0.9 * events / (marks[1.0] - marks[0.1]), "relay": relay_alone})
         raw.append({"rate": await raw_kafka(infra.kafka.bootstrap_servers, payloads, events)})
     await store.engine.dispose()
     return ours, raw
+
+
+async def _relay_alone(ctx: Context, infra: Infra, store, events: int, run: int) -> float:
+    """The relay alone (no projector) publishing the stored events to topics of its own:
+    what it can feed the projector with, 10%→100% of the events acknowledged."""
+    from services.kernel.relay import relay_checkpoint_table as checkpoints
+
+    suffix = uuid.uuid4().hex[:6]
+    env = ctx.env(ctx.workdir / f"var-relay-alone-{run}")
+    env.update({"ZUGONG_KAFKA__BOOTSTRAP_SERVERS": infra.kafka.bootstrap_servers,
+                "ZUGONG_KAFKA__PARTITIONS": "3", "ZUGONG_KAFKA__TOPIC_PREFIX": f"r{suffix}",
+                "ZUGONG_DATABASE__PERSONNEL_URL": store.engine.url.render_as_string(
+                    hide_password=False)})
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.delete(checkpoints))
+    relay = Process(f"relay-alone-{run}", ["relay", "personnel"], env, ctx.workdir).start()
+    marks: dict[float, float] = {}
+    try:
+        deadline = time.monotonic() + 300
+        while 1.0 not in marks:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"relay did not finish:\n{relay.log_tail()}")
+            async with store.engine.connect() as conn:
+                done = await conn.scalar(sa.select(sa.func.max(checkpoints.c.position))) or 0
+            now = time.perf_counter()
+            for mark in (0.1, 1.0):
+                if done >= mark * events and mark not in marks:
+                    marks[mark] = now
+            await asyncio.sleep(0.01)
+    finally:
+        relay.stop()
+    return 0.9 * events / (marks[1.0] - marks[0.1])
 
 
 async def raw_kafka(bootstrap: str, payloads: list[bytes], events: int) -> float:

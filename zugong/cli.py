@@ -240,7 +240,9 @@ def projector() -> None:
     metrics = Metrics()
 
     async def runners():
-        engine = create_engine(settings.database.readmodel_url)
+        # no ping per checkout (a round trip per projection and batch): a batch on a broken
+        # connection fails and is retried on a fresh one
+        engine = create_engine(settings.database.readmodel_url, pre_ping=False)
         built = projection_runners(engine, metrics)
         for runner in built:
             await runner.create_schema()

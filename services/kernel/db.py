@@ -40,12 +40,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10, inline_sqlite: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, inline_sqlite: bool = False,
+                  pre_ping: bool = True) -> AsyncEngine:
     """An async engine for ``url`` (``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://…``).
 
     SQLite runs in WAL mode with a busy timeout so that readers never block the writer;
     the parent folder of a SQLite file is created. ``inline_sqlite`` runs SQLite statements
     in the event loop's thread (batch jobs such as rebuilds only; see ``_InlineSqlite``).
+    ``pre_ping`` (PostgreSQL): test each pooled connection with a round trip before use.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -76,7 +78,7 @@ def create_engine(url: str, *, pool_size: int = 10, inline_sqlite: bool = False)
 
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
     )
 
 

@@ -39,7 +39,12 @@ from contracts.registry import DomainEvent
 from services.kernel.db import LOOP_WRITER_AUTOCHECKPOINT_PAGES, create_tables, is_sqlite
 from services.kernel.errors import ConcurrencyConflict, IdempotencyKeyReused
 from services.kernel.ids import random_uuid
-from services.kernel.pgstore import APPEND_FUNCTION_DDL, PostgresFastPath, StreamConflict
+from services.kernel.pgstore import (
+    APPEND_FUNCTION_DDL,
+    PostgresFastPath,
+    PublishedEvent,
+    StreamConflict,
+)
 
 __all__ = [
     "AppendResult",
@@ -387,6 +392,16 @@ class EventStore:
     def append_signal(self) -> asyncio.Event:
         """An event set by the next append in this process. Take it BEFORE reading, then wait."""
         return self._appended
+
+    async def read_published(self, after_position: int = 0, limit: int = 1000
+                             ) -> list[PublishedEvent]:
+        """As ``read_all``, each event with its envelope's JSON as the relay publishes it (on
+        PostgreSQL the database writes the envelope)."""
+        if self._pg is not None:
+            return await self._pg.read_published(after_position, limit, self.service)
+        return [PublishedEvent(e.position, e.stream_id, e.stream_type,
+                               e.to_envelope(self.service).model_dump_json().encode())
+                for e in await self.read_all(after_position, limit)]
 
 
 def _rows(writes: Sequence[StreamWrite], metadata: CommandMetadata, now: datetime,

@@ -1,20 +1,33 @@
 """Kafka event source: a faust-streaming worker that feeds topic batches to subscription runners.
 
 At-least-once by design (never faust's exactly_once): each batch is committed to the read
-model together with its checkpoint, then acknowledged to Kafka when the next batch is
-requested. A redelivery after a crash is filtered by the runner. Nothing escapes the agent
-body: transient failures are retried, poison events are parked by the runner.
+model together with its checkpoint, and only then are its offsets committed to Kafka. A
+redelivery after a crash is filtered by the runner (the read model's checkpoints decide what
+is applied). Nothing escapes the loop: transient failures are retried, poison events are
+parked by the runner.
+
+The worker is a faust app (its producer publishes dead letters; its timers, web server and
+life cycle are faust's), but the topics are read by an aiokafka consumer of our own
+(``TopicBatches``) rather than faust's stream: faust hands a stream over event by event on
+the thread that applies the batches (≈ 30 µs each), so batches stayed at 60–80 events
+whatever their size and the projector was busy doing that. ``getmany`` returns what the
+fetcher has buffered, a thousand events per partition under a backlog, and the next batch is
+fetched and decoded while the current one is applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from faust.app.base import BootStrategy
 from pydantic import ValidationError
 
 from contracts.envelope import EventEnvelope
@@ -22,7 +35,7 @@ from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 from services.kernel.subscription import Delivery, SubscriptionRunner
 
-__all__ = ["batches", "build_projector_app", "project_batch", "to_delivery"]
+__all__ = ["TopicBatches", "build_projector_app", "project_batch", "to_delivery"]
 
 log = get_logger("zugong.kafka_projector")
 
@@ -58,50 +71,129 @@ async def project_batch(runners: Sequence[SubscriptionRunner], deliveries: list[
             raise result
 
 
-async def batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
-    """Batches of at most ``max_`` events, like faust's ``take_events``, acknowledged when the
-    next batch is asked for (so after the caller's commit), but the stream is read while a
-    batch is being applied: ``take_events`` stops buffering during the caller's work and
-    then fills for only ``within`` seconds, so under a backlog every batch held what arrived
-    in those 5 ms (≈ 60 events) whatever the batch size. Here the next batch is whatever
-    arrived meanwhile (up to ``max_``), and ``within`` counts from a batch's first event:
-    a lone event waits at most that long."""
-    stream.enable_acks = False  # acknowledged here, after the caller's commit
-    queue: asyncio.Queue = asyncio.Queue(maxsize=max_)
+Batch = tuple[list[Delivery], dict[TopicPartition, int]]
+"""Deliveries in offset order per partition, and the last offset of each partition in them."""
 
-    async def read() -> None:
-        async for event in stream.events():
-            await queue.put(event)
 
-    reader = asyncio.ensure_future(read())
-    loop = asyncio.get_running_loop()
-    try:
-        while True:
-            if queue.empty():
-                waiting = asyncio.ensure_future(queue.get())
-                await asyncio.wait({waiting, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if not waiting.done():
-                    waiting.cancel()
-                    reader.result()  # the stream ended or failed: say so
-                    return
-                batch = [waiting.result()]
+class TopicBatches(ConsumerRebalanceListener):
+    """Batches from an aiokafka consumer in a consumer group, applied by ``apply`` one after
+    the other while the next one is fetched and decoded; offsets are committed to Kafka only
+    after ``apply`` returned (the read model committed).
+
+    Rebalancing: when partitions are revoked, the group waits (``on_partitions_revoked``) for
+    the batch being applied to commit, and for its offsets to be committed; a batch fetched
+    before the rebalance is applied only for the partitions still assigned afterwards, so two
+    members never apply a partition at the same time. The runners' checkpoints filter what a
+    new owner receives again."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, apply: Callable[[list[Delivery]], Awaitable[None]],
+                 *, batch_size: int, within: float,
+                 decode: Callable[[str, int, int, bytes | None], Delivery] = to_delivery,
+                 on_batch: Callable[[], None] = lambda: None) -> None:
+        self.consumer = consumer
+        self.on_batch = on_batch
+        """Called after each batch is applied (the projector updates its lag metrics)."""
+        self.apply = apply
+        self.batch_size = batch_size
+        self.within = within
+        self.decode = decode
+        self.applied: dict[TopicPartition, int] = {}
+        """Per partition, the last offset every projection has committed (this member's)."""
+        self._committed: dict[TopicPartition, int] = {}
+        self._assigned: set[TopicPartition] = set()
+        self._applying = asyncio.Lock()
+        self._commit_task: asyncio.Future | None = None
+
+    # -- rebalance listener ------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._applying:  # the batch being applied commits first
+            await self.commit(wait=True)
+            self._assigned.difference_update(revoked)
+            for tp in revoked:
+                self.applied.pop(tp, None)
+                self._committed.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._assigned.update(assigned)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def fetch(self) -> Batch:
+        """The next batch: at least one event (waits for it), then whatever arrives within
+        ``within`` seconds of it, at most ``batch_size`` events."""
+        loop = asyncio.get_running_loop()
+        records: list[Any] = []
+        deadline = None
+        while len(records) < self.batch_size:
+            if deadline is None:
+                timeout = 1000
             else:
-                batch = [queue.get_nowait()]
-            deadline = loop.time() + within
-            while len(batch) < max_:
-                if queue.empty():
-                    if loop.time() >= deadline:
-                        break
-                    await asyncio.sleep(min(0.001, max(0.0, deadline - loop.time())))
-                    continue
-                batch.append(queue.get_nowait())
-            yield batch
-            for event in batch:
-                await stream.ack(event)
-    finally:
-        reader.cancel()
-        with contextlib.suppress(BaseException):
-            await reader
+                timeout = int(max(0.0, deadline - loop.time()) * 1000)
+            try:
+                fetched = await self.consumer.getmany(timeout_ms=timeout,
+                                                      max_records=self.batch_size - len(records))
+            except KafkaError as error:  # the consumer reconnects by itself; look again soon
+                log.warning("kafka_fetch_failed", error=repr(error)[:300])
+                await asyncio.sleep(1.0)
+                continue
+            for messages in fetched.values():
+                records += messages
+            if records and deadline is None:
+                deadline = loop.time() + self.within
+            if deadline is not None and (not fetched or loop.time() >= deadline):
+                break
+        decode = self.decode
+        deliveries = [decode(m.topic, m.partition, m.offset, m.value) for m in records]
+        last: dict[TopicPartition, int] = {}
+        for m in records:
+            last[TopicPartition(m.topic, m.partition)] = m.offset
+        return deliveries, last
+
+    async def run(self) -> None:
+        """Until cancelled."""
+        fetching = asyncio.ensure_future(self.fetch())
+        try:
+            while True:
+                deliveries, last = await fetching
+                fetching = asyncio.ensure_future(self.fetch())
+                async with self._applying:
+                    if not self._assigned.issuperset(last):  # revoked since it was fetched
+                        deliveries = [d for d in deliveries
+                                      if _partition_of(d) in self._assigned]
+                        last = {tp: o for tp, o in last.items() if tp in self._assigned}
+                    if deliveries:
+                        await self.apply(deliveries)
+                        self.applied.update(last)
+                self.on_batch()
+                if self._commit_task is None or self._commit_task.done():
+                    self._commit_task = asyncio.ensure_future(self.commit())
+        finally:
+            fetching.cancel()
+            with contextlib.suppress(BaseException):
+                await fetching
+
+    async def commit(self, *, wait: bool = False) -> None:
+        """Commits the applied offsets not committed yet. A failure only means that a future
+        owner receives those events again (and skips them)."""
+        if wait and self._commit_task is not None and not self._commit_task.done():
+            with contextlib.suppress(BaseException):
+                await self._commit_task
+        offsets = {tp: offset + 1 for tp, offset in self.applied.items()
+                   if tp in self._assigned and self._committed.get(tp) != offset + 1}
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except KafkaError as error:
+            log.warning("offset_commit_failed", error=repr(error)[:300])
+            return
+        self._committed.update(offsets)
+
+
+def _partition_of(delivery: Delivery) -> TopicPartition:
+    _, topic, partition = delivery.source.rsplit(":", 2)
+    return TopicPartition(topic, int(partition))
 
 
 def build_projector_app(
@@ -112,8 +204,9 @@ def build_projector_app(
     dead_letter_topic: str | None = None, lag_interval: float = 5.0,
     session_timeout: float = 10.0, ops_port: int | None = None, max_lag_events: int = 10_000,
 ) -> faust.App:
-    """A faust app with one agent over ``topics``; ``runners`` is awaited once, at first batch,
-    so no database connection is made at import or construction time.
+    """A faust app whose task consumes ``topics`` in the consumer group ``app_id``;
+    ``runners`` is awaited once, when the task starts, so no database connection is made at
+    import or construction time.
 
     With ``metrics``, the consumer lag of every partition (and each projection's lag in events
     per source) is updated after each batch and every ``lag_interval`` seconds. With
@@ -127,36 +220,27 @@ def build_projector_app(
         store="memory://",
         topic_partitions=partitions,
         topic_allow_declare=True,
-        consumer_auto_offset_reset="earliest",
-        stream_buffer_maxsize=4 * batch_size,
-        broker_max_poll_records=batch_size,
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         producer_acks=-1,
-        broker_commit_every=batch_size,
-        broker_commit_interval=0.5,
-        broker_session_timeout=session_timeout,
-        broker_heartbeat_interval=min(1.0, session_timeout / 4),
         **({"datadir": datadir} if datadir else {}),
     )
-    channel = app.topic(*topics, key_type=bytes, value_type=bytes,
-                        key_serializer="raw", value_serializer="raw")
+    # faust's own consumer stays off: the topics are read by ``TopicBatches``
+    app.boot_strategy = BootStrategy(app, enable_kafka_consumer=False)
 
     dead_letters = app.topic(dead_letter_topic, key_type=bytes, value_type=bytes,
                              key_serializer="raw", value_serializer="raw") \
         if dead_letter_topic else None
-    consumed: dict[Any, int] = {}  # partition -> last offset applied by every projection
     names: list[str] = []
     started: list[SubscriptionRunner] = []
+    source: list[TopicBatches] = []
 
     def update_lag() -> None:
-        if metrics is None:
+        if metrics is None or not source:
             return
-        for tp, offset in consumed.items():
-            try:
-                highwater = app.consumer.highwater(tp)
-            except Exception:  # not assigned any more, or not fetched yet
-                continue
+        consumer = source[0].consumer
+        for tp, offset in list(source[0].applied.items()):
+            highwater = consumer.highwater(tp)
             if highwater is None or highwater < 0:
                 continue
             lag = max(0, highwater - offset - 1)
@@ -173,25 +257,71 @@ def build_projector_app(
             if metrics is not None:
                 metrics.dead_letters_published.labels(letter["projection"]).inc()
 
-    @app.agent(channel, concurrency=1, name="project")
-    async def project(stream):
+    async def declare_topics() -> None:
+        from services.kernel.kafka_admin import ensure_topics
+
+        delay = 0.5
+        while True:
+            try:
+                await ensure_topics(bootstrap_servers, list(topics), partitions)
+                if dead_letters is not None:
+                    await dead_letters.maybe_declare()
+                return
+            except Exception as error:  # the broker is not up yet: wait for it
+                log.warning("projector_topics_not_declared", error=repr(error)[:300],
+                            retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    @app.task
+    async def project() -> None:
         targets = await runners()
         started[:] = targets
         names[:] = [r.projection.name for r in targets]
         if dead_letters is not None:
-            await dead_letters.maybe_declare()
             for runner in targets:
                 runner.on_parked = publish_dead_letters
-        log.info("projector_started", topics=list(topics), projections=names)
-        async for events in batches(stream, batch_size, batch_within):
-            deliveries = [
-                to_delivery(e.message.topic, e.message.partition, e.message.offset, e.value)
-                for e in events
-            ]
+        await declare_topics()
+
+        async def apply(deliveries: list[Delivery]) -> None:
             await project_batch(targets, deliveries)
-            for e in events:
-                consumed[e.message.tp] = e.message.offset
-            update_lag()
+
+        # what start-up built stays out of the collector's view, and a collection runs after
+        # many more allocations than the default 700: each batch allocates tens of objects
+        # per event, and collections walking faust's and SQLAlchemy's modules cost the
+        # projector a good part of its time
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        delay = 0.5
+        while True:  # a broker that is not reachable yet: wait for it
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=bootstrap_servers, group_id=app_id, client_id=app_id,
+                enable_auto_commit=False, auto_offset_reset="earliest",
+                max_poll_records=batch_size,
+                session_timeout_ms=int(session_timeout * 1000),
+                heartbeat_interval_ms=int(min(1.0, session_timeout / 4) * 1000))
+            batches = TopicBatches(consumer, apply, batch_size=batch_size, within=batch_within,
+                                   on_batch=update_lag)
+            consumer.subscribe(list(topics), listener=batches)
+            try:
+                await consumer.start()
+                break
+            except KafkaError as error:
+                log.warning("projector_consumer_not_started", error=repr(error)[:300],
+                            retry_in=delay)
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+        source[:] = [batches]
+        log.info("projector_started", topics=list(topics), projections=names)
+        try:
+            await batches.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await batches.commit(wait=True)
+            await consumer.stop()
 
     async def projections_running() -> tuple[bool, str]:
         if not started:
@@ -202,13 +332,15 @@ def build_projector_app(
 
     async def caught_up() -> tuple[bool, str]:
         worst, where = 0, "no partition assigned"
-        for tp in app.consumer.assignment():
-            highwater = app.consumer.highwater(tp)
-            if highwater is None or highwater < 0:
-                continue
-            lag = max(0, highwater - consumed.get(tp, -1) - 1)
-            if lag >= worst:
-                worst, where = lag, f"{tp.topic}[{tp.partition}]"
+        if source:
+            consumer, applied = source[0].consumer, source[0].applied
+            for tp in consumer.assignment():
+                highwater = consumer.highwater(tp)
+                if highwater is None or highwater < 0:
+                    continue
+                lag = max(0, highwater - applied.get(tp, -1) - 1)
+                if lag >= worst:
+                    worst, where = lag, f"{tp.topic}[{tp.partition}]"
         return worst <= max_lag_events, f"{worst} events behind at most ({where}); " \
             f"threshold {max_lag_events}"
 

@@ -16,11 +16,13 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
-from services.kernel.eventstore import EventStore, RecordedEvent, store_metadata
+from services.kernel.eventstore import EventStore, PublishedEvent, store_metadata
 from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 
@@ -35,6 +37,10 @@ relay_checkpoint_table = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+
+_PARTITIONER = DefaultPartitioner()
+"""The producer's own choice of partition for a key (murmur2, as Kafka's Java client): a
+stream's events must keep landing in the partition its earlier events are in."""
 
 NOTIFY_CHANNEL = "zugong_events_appended"
 
@@ -129,6 +135,7 @@ class Relay:
         self.poll_interval = poll_interval
         self.name = f"relay:{service}"
         self._producer: AIOKafkaProducer | None = None
+        self._partitions: dict[tuple[str, str], int] = {}  # (topic, stream id) -> partition
         self._appends = AppendListener(store)
         self.broker_error: str | None = "not connected yet"
         """Why the last attempt to publish failed; None once the broker acknowledged."""
@@ -148,6 +155,7 @@ class Relay:
 
     async def _drop_producer(self) -> None:
         producer, self._producer = self._producer, None
+        self._partitions.clear()  # the topics may have been given more partitions
         if producer is not None:
             with contextlib.suppress(Exception):
                 await producer.stop()
@@ -168,60 +176,111 @@ class Relay:
                 await conn.execute(relay_checkpoint_table.insert().values(
                     relay=self.name, position=position, updated_at=now))
 
-    async def publish_batch(self, events: list[RecordedEvent]) -> int:
-        """Send a batch; returns the position of the last event of the acknowledged prefix."""
+    async def publish_batch(self, events: list[PublishedEvent]) -> int:
+        """Send a batch; returns the position of the last event of the acknowledged prefix.
+
+        The events go out in record batches built here, one per partition (closed when full,
+        so none lingers): a future per record batch instead of one per event, and each key's
+        partition is the producer's own (``DefaultPartitioner``), remembered per stream."""
         producer = await self._producer_or_new()
         started = time.perf_counter()
-        futures = []
-        for event in events:
-            envelope = event.to_envelope(self.service)
-            futures.append(await producer.send(
-                self.topic_for(event.stream_type),
-                value=envelope.model_dump_json().encode(),
-                key=event.stream_id.encode(),
-            ))
-        acknowledged = 0
+        open_batches: dict[tuple[str, int], tuple[Any, list[int]]] = {}
+        sent: list[tuple[asyncio.Future, list[int]]] = []  # a record batch, its events' indexes
+
+        async def submit(topic: str, partition: int) -> None:
+            builder, members = open_batches.pop((topic, partition))
+            builder.close()
+            sent.append((await producer.send_batch(builder, topic, partition=partition),
+                         members))
+
+        for index, event in enumerate(events):
+            topic = self.topic_for(event.stream_type)
+            key = event.stream_id.encode()
+            partition = self._partitions.get((topic, event.stream_id))
+            if partition is None:
+                partition = await self._partition_of(producer, topic, key, event.stream_id)
+            where = (topic, partition)
+            if where not in open_batches:
+                open_batches[where] = (producer.create_batch(), [])
+            builder, members = open_batches[where]
+            if builder.append(key=key, value=event.envelope, timestamp=None) is None:
+                await submit(topic, partition)  # full
+                builder, members = open_batches[where] = (producer.create_batch(), [])
+                if builder.append(key=key, value=event.envelope, timestamp=None) is None:
+                    raise ValueError(f"event at {event.position} is larger than a record batch")
+            members.append(index)
+        for topic, partition in list(open_batches):
+            await submit(topic, partition)
         results = await asyncio.wait_for(
-            asyncio.gather(*futures, return_exceptions=True), self.send_timeout)
-        for event, result in zip(events, results, strict=True):
+            asyncio.gather(*(future for future, _ in sent), return_exceptions=True),
+            self.send_timeout)
+        first_failed = len(events)
+        for (_, members), result in zip(sent, results, strict=True):
             if isinstance(result, BaseException):
+                first_failed = min(first_failed, members[0])
                 self.broker_error = repr(result)[:300]
-                log.warning("relay_send_failed", error=repr(result), position=event.position)
-                await self._drop_producer()
-                break
-            acknowledged = event.position
+                log.warning("relay_send_failed", error=repr(result),
+                            position=events[members[0]].position)
+        if first_failed < len(events):
+            await self._drop_producer()
+        acknowledged = events[first_failed - 1].position if first_failed else 0
         if acknowledged:
             self.broker_error = None
         self.metrics.relay_publish_latency.labels(self.service).observe(
             time.perf_counter() - started)
         return acknowledged
 
-    async def run_once(self) -> int:
-        """Publish one batch from the checkpoint; returns how many events were published."""
-        position = await self.position()  # each time: an operator may have moved it back
-        events = await self.store.read_all(position, self.batch_size)
+    async def _partition_of(self, producer: AIOKafkaProducer, topic: str, key: bytes,
+                            stream_id: str) -> int:
+        partitions = sorted(await producer.partitions_for(topic))
+        partition = _PARTITIONER(key, partitions, partitions)
+        if len(self._partitions) >= 100_000:
+            self._partitions.clear()
+        self._partitions[(topic, stream_id)] = partition
+        return partition
+
+    async def run_once(self, *, batches: int = 10) -> int:
+        """Publish from the checkpoint, at most ``batches`` batches (then the checkpoint is read
+        again: an operator may have moved it back); returns how many events were published.
+        The next batch is read from the store while the broker acknowledges the current one."""
+        position = await self.position()
+        events = await self.store.read_published(position, self.batch_size)
         if not events:
             self.metrics.relay_backlog.labels(self.service).set(0)
             if self.broker_error is not None:  # idle: prove the broker is reachable anyway
                 await self._producer_or_new()
                 self.broker_error = None
             return 0
-        try:
-            acknowledged = await self.publish_batch(events)
-        except TimeoutError:
-            self.broker_error = f"no acknowledgement within {self.send_timeout} s"
-            log.warning("relay_send_timeout", timeout=self.send_timeout)
-            await self._drop_producer()
-            return 0
-        published = sum(1 for e in events if e.position <= acknowledged)
-        if published:
-            await self._save_position(acknowledged)
-            self.metrics.relay_published.labels(self.service).inc(published)
-        if len(events) < self.batch_size and acknowledged == events[-1].position:
-            backlog = 0  # the read reached the head and everything read was acknowledged
-        else:
-            backlog = await self.store.head_position() - max(acknowledged, position)
-        self.metrics.relay_backlog.labels(self.service).set(backlog)
+        published, acknowledged, caught_up = 0, position, False
+        for turn in range(batches):
+            following = asyncio.ensure_future(self.store.read_published(
+                events[-1].position, self.batch_size)) \
+                if len(events) == self.batch_size and turn + 1 < batches else None
+            try:
+                acknowledged = await self.publish_batch(events) or acknowledged
+            except TimeoutError:
+                self.broker_error = f"no acknowledgement within {self.send_timeout} s"
+                log.warning("relay_send_timeout", timeout=self.send_timeout)
+                await self._drop_producer()
+                await _cancel(following)
+                return published
+            done = sum(1 for e in events if e.position <= acknowledged)
+            if done:
+                await self._save_position(acknowledged)
+                self.metrics.relay_published.labels(self.service).inc(done)
+                published += done
+            complete = acknowledged == events[-1].position
+            caught_up = complete and len(events) < self.batch_size
+            if following is None or not complete:
+                await _cancel(following)
+                break
+            events = await following
+            if not events:
+                caught_up = True
+                break
+        # the read reached the head and everything read was acknowledged: nothing behind
+        backlog = 0 if caught_up else await self.store.head_position() - acknowledged
+        self.metrics.relay_backlog.labels(self.service).set(max(0, backlog))
         return published
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -252,3 +311,10 @@ class Relay:
         finally:
             await self._appends.close()
             await self._drop_producer()
+
+
+async def _cancel(task: asyncio.Future | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task

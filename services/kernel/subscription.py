@@ -153,6 +153,47 @@ async def _sqlite_rows(driver: Any, sql: str, parameters: Sequence[Any]) -> list
     finally:
         await cursor.close()
 
+
+def _pg_batch_statements() -> tuple[Any, Any]:
+    """A batch's reads (its streams' versions, its sources' checkpoints, the held streams)
+    in one statement, and its writes (versions, checkpoints) in another: one round trip
+    each instead of five, for every projection of every batch."""
+    from sqlalchemy.dialects import postgresql
+
+    projection = sa.bindparam("projection", type_=sa.String)
+    streams, positions, letters = (projection_streams_table, projection_positions_table,
+                                   dead_letters_table)
+    ids = sa.bindparam("ids", type_=postgresql.ARRAY(sa.String))
+    wanted = sa.func.unnest(ids).table_valued("stream_id").render_derived(name="wanted")
+    version = sa.select(streams.c.version).where(
+        streams.c.projection == projection,
+        streams.c.stream_id == wanted.c.stream_id).scalar_subquery()
+    load = sa.union_all(
+        sa.select(sa.literal("version").label("kind"), wanted.c.stream_id.label("key"),
+                  sa.cast(version, sa.BigInteger).label("value")).select_from(wanted),
+        sa.select(sa.literal("position"), positions.c.source, positions.c.position).where(
+            positions.c.projection == projection,
+            positions.c.source == sa.any_(sa.bindparam(
+                "sources", type_=postgresql.ARRAY(sa.String)))),
+        sa.select(sa.literal("held"), letters.c.stream_id, sa.cast(sa.null(), sa.BigInteger))
+        .distinct().where(letters.c.projection == projection, letters.c.status == "parked",
+                          letters.c.stream_id.is_not(None)))
+    rows = sa.select(projection, sa.func.unnest(sa.bindparam(
+        "sources", type_=postgresql.ARRAY(sa.String))), sa.func.unnest(sa.bindparam(
+            "positions", type_=postgresql.ARRAY(sa.BigInteger))), sa.bindparam(
+        "now", type_=sa.DateTime(timezone=True)))
+    checkpoints = postgresql.insert(positions).from_select(
+        ["projection", "source", "position", "updated_at"], rows)
+    checkpoints = checkpoints.on_conflict_do_update(
+        index_elements=["projection", "source"],
+        set_={"position": checkpoints.excluded.position,
+              "updated_at": checkpoints.excluded.updated_at})
+    save = checkpoints.add_cte(_PG_SAVE_VERSIONS.cte("saved_versions"))
+    return load, save
+
+
+_PG_LOAD_BATCH, _PG_SAVE_BATCH = _pg_batch_statements()
+
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, OSError, TimeoutError)
 
 _REPLAY: ContextVar[bool] = ContextVar("zugong_replay", default=False)
@@ -395,10 +436,16 @@ class SubscriptionRunner:
             await projection_lock(conn, self.lock_name, exclusive=False)
             stream_ids = {d.envelope.streamid for d in deliveries
                           if d.envelope is not None and handles(d.envelope.type)}
-            versions = await self._load_versions(conn, stream_ids)
-            held: set[str] | None = None  # read when the batch has an event to apply
             sources = {d.source for d in deliveries}
-            positions = await self._load_positions(conn, sources)
+            postgresql = conn.dialect.name == "postgresql"
+            held: set[str] | None  # read when the batch has an event to apply
+            if postgresql:
+                versions, positions, held = await self._load_batch_state(conn, stream_ids,
+                                                                         sources)
+            else:
+                versions = await self._load_versions(conn, stream_ids)
+                held = None
+                positions = await self._load_positions(conn, sources)
             touched_streams: dict[str, int] = {}
             touched_sources: dict[str, int] = {}
             for delivery in deliveries:
@@ -449,8 +496,15 @@ class SubscriptionRunner:
             if pending:
                 await batched(conn, pending)  # type: ignore[misc]
             now = datetime.now(UTC)
-            await self._save_versions(conn, touched_streams)
-            await self._save_positions(conn, touched_sources, now)
+            if postgresql:
+                await conn.execute(_PG_SAVE_BATCH, {
+                    "projection": self._name, "ids": list(touched_streams),
+                    "versions": list(touched_streams.values()),
+                    "sources": list(touched_sources), "positions": list(touched_sources.values()),
+                    "now": now})
+            else:
+                await self._save_versions(conn, touched_streams)
+                await self._save_positions(conn, touched_sources, now)
         self.metrics.projection_events.labels(self._name).inc(applied)
         self.metrics.projection_batches.labels(self._name).inc()
         self.metrics.projection_last_applied.labels(self._name).set(time.time())
@@ -469,6 +523,26 @@ class SubscriptionRunner:
             age = (now - envelope.time).total_seconds()
             self.metrics.projection_lag_seconds.labels(self._name, source).set(max(0.0, age))
         return applied
+
+    async def _load_batch_state(self, conn: AsyncConnection, stream_ids: set[str],
+                                sources: set[str]
+                                ) -> tuple[dict[str, int], dict[str, int], set[str]]:
+        """PostgreSQL: the streams' versions, the sources' checkpoints and the held streams,
+        in one statement."""
+        versions: dict[str, int] = {}
+        positions: dict[str, int] = {}
+        held: set[str] = set()
+        rows = await conn.execute(_PG_LOAD_BATCH, {
+            "projection": self._name, "ids": list(stream_ids), "sources": list(sources)})
+        for kind, key, value in rows:
+            if kind == "version":
+                if value is not None:
+                    versions[key] = value
+            elif kind == "position":
+                positions[key] = value
+            else:
+                held.add(key)
+        return versions, positions, held
 
     async def _load_versions(self, conn: AsyncConnection, stream_ids: set[str]) -> dict[str, int]:
         if not stream_ids:

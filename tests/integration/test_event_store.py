@@ -451,6 +451,28 @@ async def test_recorded_event_becomes_a_valid_envelope(store: EventStore) -> Non
     assert first.model_dump(mode="json")["specversion"] == "1.0"
 
 
+async def test_published_envelopes_are_the_recorded_events_envelopes(store: EventStore) -> None:
+    moment = datetime(2024, 5, 4, 3, 2, 1, 123456, tzinfo=UTC)
+    clocked = EventStore(store.engine, service="personnel", clock=lambda: moment)
+    odd = CommandMetadata(actor='user:张三 "quoted" \\ back', correlation_id="corr",
+                          causation_id="cause")
+    await clocked.append([write("p1", 0, registered("p1"),
+                                adjusted("p1", 11, effective_on=date(2024, 1, 2)))], odd)
+    on_the_hour = datetime(2024, 5, 4, 3, 0, tzinfo=UTC)
+    await EventStore(store.engine, service="personnel", clock=lambda: on_the_hour).append(
+        [write("p2", 0, registered("p2"))], meta())
+    await store.append([StreamWrite("odd-kind", "unit", 0, [registered("p3")])], meta())
+
+    recorded = await store.read_all(0, 100)
+    published = await store.read_published(0, 100)
+    assert [(p.position, p.stream_id, p.stream_type) for p in published] == [
+        (e.position, e.stream_id, e.stream_type) for e in recorded]
+    for event, wire in zip(recorded, published, strict=True):
+        assert EventEnvelope.model_validate_json(wire.envelope) == event.to_envelope("personnel")
+    assert [p.position for p in await store.read_published(published[1].position, 2)] == [
+        p.position for p in published[2:4]]
+
+
 # --- concurrency ---------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -64,6 +64,7 @@ class CountingProjection:
     async def apply(self, conn: AsyncConnection, event: EventEnvelope) -> None:
         self.attempts += 1
         # write first, so that a failure below must be rolled back to leave no trace
+        insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
         statement = insert(self.table).values(stream_id=event.streamid, count=1)
         await conn.execute(statement.on_conflict_do_update(
             index_elements=["stream_id"], set_={"count": self.table.c.count + 1}))
@@ -98,9 +99,13 @@ def delivery(stream: str, version: int, position: int, type_: str = ADJUSTED,
     return Delivery(source, position, envelope(stream, version, position, type_))
 
 
-@pytest.fixture
-async def read_engine(tmp_path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def read_engine(request, tmp_path) -> AsyncIterator[AsyncEngine]:
+    """The runner on each read-model database: it reads and writes a batch's bookkeeping
+    differently on PostgreSQL (one statement each)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'read.db'}" if request.param == "sqlite" \
+        else request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
     try:
         yield engine
     finally:
