@@ -716,8 +716,12 @@ async def rebuild_projections(
                 await _replay(runners, feed, together, progress)
                 feeds = {name: feed for name in together}
             seconds = time.perf_counter() - started
-            cpu = time.process_time() - cpu_started + sum(
-                f.cpu_seconds for f in {id(f): f for f in feeds.values()}.values())
+            elsewhere = [f.cpu_seconds for f in {id(f): f for f in feeds.values()}.values()
+                         if f.cpu_seconds]
+            cpu = time.process_time() - cpu_started + sum(elsewhere)
+            log.info("rebuild_replayed", projections=together, seconds=round(seconds, 2),
+                     cpu_seconds_here=round(cpu - sum(elsewhere), 2),
+                     cpu_seconds_of_workers=[round(c, 2) for c in elsewhere])
             expected_of: dict[int, tuple[dict[str, int], list[str]]] = {}
             for shadow, report in zip(shadows, reports, strict=True):
                 own = feeds[report.projection]
