@@ -86,7 +86,7 @@ async def test_missing_or_bad_token_is_401(platform, headers):
 async def test_token_signed_with_another_secret_is_401(platform):
     from services.kernel.auth import TokenIssuer
 
-    forged = TokenIssuer("another-secret").mint("mallory", "admin")
+    forged = TokenIssuer("another-secret-of-a-recommended-length-32b").mint("mallory", "admin")
     response = await platform.get("/api/v1/cadres", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
