@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.kernel.db import sqlite_driver
+
 __all__ = ["insert_many"]
 
 _Plan = tuple[str, tuple[tuple[int, Callable[[Any], Any]], ...]]
@@ -77,7 +79,8 @@ async def insert_many(conn: AsyncConnection, table: sa.Table, columns: Sequence[
     if not rows:
         return
     columns = tuple(columns)
-    if conn.dialect.name != "sqlite" or table.schema is not None:
+    driver = await sqlite_driver(conn) if table.schema is None else None
+    if driver is None:
         await conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     statement, processors = _plan(conn, table, columns)
@@ -89,6 +92,5 @@ async def insert_many(conn: AsyncConnection, table: sa.Table, columns: Sequence[
                 values[index] = process(values[index])
             converted.append(values)
         rows = converted
-    raw = await conn.get_raw_connection()
-    cursor = await raw.driver_connection.executemany(statement, rows)
+    cursor = await driver.executemany(statement, rows)
     await cursor.close()

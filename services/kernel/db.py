@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 __all__ = ["LOOP_WRITER_AUTOCHECKPOINT_PAGES", "PG_SCHEMA_LOCK", "WalCheckpointer", "create_engine",
-           "create_tables", "is_sqlite", "sqlite_path", "upsert"]
+           "create_tables", "is_sqlite", "sqlite_driver", "sqlite_path", "upsert"]
 
 
 class _InlineSqlite:
@@ -80,6 +81,17 @@ def create_engine(url: str, *, pool_size: int = 10, inline_sqlite: bool = False,
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping
     )
+
+
+async def sqlite_driver(conn) -> Any | None:
+    """The aiosqlite connection under ``conn`` (an ``AsyncConnection``), for statements that
+    skip SQLAlchemy's per-statement work on hot paths; None unless it is SQLite with plain
+    table names (a PostgreSQL rebuild's shadow schema is translated; a SQLite shadow is a
+    file of its own). Its statements run in ``conn``'s transaction."""
+    if conn.dialect.name != "sqlite" or \
+            conn.sync_connection.get_execution_options().get("schema_translate_map"):
+        return None
+    return (await conn.get_raw_connection()).driver_connection
 
 
 async def upsert(conn, table, rows: list[dict], keys: list[str]) -> None:

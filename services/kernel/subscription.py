@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import EventEnvelope
-from services.kernel.db import create_tables, upsert
+from services.kernel.db import create_tables, sqlite_driver, upsert
 from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 
@@ -134,16 +134,6 @@ _SQLITE_SAVE_POSITION = (
     "position = excluded.position, updated_at = excluded.updated_at")
 _SQLITE_HELD_STREAMS = (f"SELECT DISTINCT stream_id FROM {dead_letters_table.name} "
                         "WHERE projection = ? AND status = 'parked' AND stream_id IS NOT NULL")
-
-
-async def _sqlite_driver(conn: AsyncConnection) -> Any | None:
-    """The aiosqlite connection under ``conn`` when the bookkeeping may use it directly: a
-    SQLite connection whose table names are not translated (a PostgreSQL rebuild's shadow
-    schema is; a SQLite shadow is a file of its own)."""
-    if conn.dialect.name != "sqlite" or \
-            conn.sync_connection.get_execution_options().get("schema_translate_map"):
-        return None
-    return (await conn.get_raw_connection()).driver_connection
 
 
 async def _sqlite_rows(driver: Any, sql: str, parameters: Sequence[Any]) -> list[tuple]:
@@ -553,7 +543,7 @@ class SubscriptionRunner:
             return {r.stream_id: r.version for r in rows if r.version is not None}
         found: dict[str, int] = {}
         ids = list(stream_ids)
-        sqlite = await _sqlite_driver(conn)
+        sqlite = await sqlite_driver(conn)
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start:start + _IN_CHUNK]
             if sqlite is not None:
@@ -575,7 +565,7 @@ class SubscriptionRunner:
                                                    "ids": list(versions),
                                                    "versions": list(versions.values())})
             return
-        sqlite = await _sqlite_driver(conn)
+        sqlite = await sqlite_driver(conn)
         if sqlite is not None:
             await sqlite.executemany(_SQLITE_SAVE_VERSIONS,
                                      [(self._name, s, v) for s, v in versions.items()])
@@ -588,7 +578,7 @@ class SubscriptionRunner:
                               now: datetime) -> None:
         if not positions:
             return
-        sqlite = await _sqlite_driver(conn)
+        sqlite = await sqlite_driver(conn)
         if sqlite is not None:  # the updated_at text SQLAlchemy's DateTime stores on SQLite
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
             await sqlite.executemany(_SQLITE_SAVE_POSITION,
@@ -599,7 +589,7 @@ class SubscriptionRunner:
             for s, p in positions.items()], ["projection", "source"])
 
     async def _load_positions(self, conn: AsyncConnection, sources: set[str]) -> dict[str, int]:
-        sqlite = await _sqlite_driver(conn)
+        sqlite = await sqlite_driver(conn)
         if sqlite is not None:
             return dict(await _sqlite_rows(sqlite, _SQLITE_LOAD_POSITIONS.format(
                 marks=",".join("?" * len(sources))), (self._name, *sources)))
@@ -610,7 +600,7 @@ class SubscriptionRunner:
         return {r.source: r.position for r in rows}
 
     async def _held_streams(self, conn: AsyncConnection) -> set[str]:
-        sqlite = await _sqlite_driver(conn)
+        sqlite = await sqlite_driver(conn)
         if sqlite is not None:
             return {row[0] for row in await _sqlite_rows(sqlite, _SQLITE_HELD_STREAMS,
                                                           (self._name,))}
