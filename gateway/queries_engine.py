@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 
+from services.kernel.db import sqlite_path
+
 __all__ = ["InlineSqliteReadEngine", "create_query_engine"]
 
 
@@ -87,7 +89,6 @@ class InlineSqliteReadEngine:
 def create_query_engine(url: str) -> InlineSqliteReadEngine | None:
     """A separate engine for the gateway's queries over the SQLite file at ``url``; None for
     other databases (and in-memory SQLite), where the queries share the read engine."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if sqlite_path(url) is not None:
         return InlineSqliteReadEngine(url)
     return None

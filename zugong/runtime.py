@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import Response
 
@@ -93,8 +92,7 @@ def create_projector_engine(url: str) -> AsyncEngine:
     A batch's statements are short and its transaction never waits on anything else in this
     process (the runners take turns on the SQLite writer lock); a lock held by another
     connection fails fast (``PROJECTOR_BUSY_TIMEOUT_MS``) and the runner retries the batch."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if sqlite_path(url) is None:
         return create_engine(url)
     engine = create_engine(url, inline_sqlite=True)
 
