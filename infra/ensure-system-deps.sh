@@ -3,6 +3,8 @@
 #   * Java >= 17 and Maven  (the Kafka broker the tests start)
 #   * PostgreSQL server binaries, /usr/lib/postgresql/<major>/bin/initdb  (zugong.devinfra.postgres)
 #   * promtool  (validates the Prometheus config and alert rules; Debian package `prometheus`)
+#   * a Compose validator: `docker compose` if present, else Debian's `docker-compose`, whose
+#     `config` validates docker-compose.yml without a Docker engine
 #   * uv  (the project's Python toolchain)
 # As root on Debian/Ubuntu, missing pieces are installed with apt-get (one `apt-get update` at
 # most). Otherwise the script says what is missing and exits 1.
@@ -64,6 +66,17 @@ pg_bindir() {
     echo "$best"
 }
 
+compose_validator() {
+    # The command that validates a Compose file, empty (and false) if none.
+    if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
+        echo "docker compose"
+    elif command -v docker-compose >/dev/null 2>&1; then
+        echo "docker-compose"
+    else
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------- what is missing?
 missing=()
 jmajor="$(java_major)"
@@ -71,14 +84,16 @@ if [ -z "$jmajor" ] || [ "$jmajor" -lt 17 ]; then missing+=(java); fi
 if ! command -v mvn >/dev/null 2>&1; then missing+=(maven); fi
 if [ -z "$(pg_bindir)" ]; then missing+=(postgresql); fi
 if ! command -v promtool >/dev/null 2>&1; then missing+=(promtool); fi
+if ! compose_validator >/dev/null; then missing+=(compose); fi
 
 installed=()
 if [ "${#missing[@]}" -gt 0 ]; then
     if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
-        echo "ensure-system-deps: missing ${missing[*]} (need Java >= 17, Maven, PostgreSQL server)." >&2
+        echo "ensure-system-deps: missing ${missing[*]} (need Java >= 17, Maven, PostgreSQL server, promtool, a Compose validator)." >&2
         hint="${missing[*]}"
         hint="${hint/java/openjdk-17-jre-headless}"
         hint="${hint/promtool/prometheus}"
+        hint="${hint/compose/docker-compose}"
         echo "  install with: sudo apt-get install -y --no-install-recommends $hint" \
             "(then re-run this script)" >&2
         exit 1
@@ -96,6 +111,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
             ;;
         maven) packages+=(maven) ;;
         promtool) packages+=(prometheus) ;;  # only its promtool binary is used
+        compose) packages+=(docker-compose) ;;  # only `docker-compose config` is used
         postgresql)
             # Only the binaries are needed: don't let the package create and start a
             # system cluster on port 5432 (only decided here if postgresql-common is new).
@@ -120,6 +136,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ -n "$(pg_bindir)" ] || { echo "ensure-system-deps: initdb still missing" >&2; exit 1; }
     command -v promtool >/dev/null 2>&1 ||
         { echo "ensure-system-deps: promtool still missing" >&2; exit 1; }
+    compose_validator >/dev/null || { echo "ensure-system-deps: docker-compose still missing" >&2; exit 1; }
 fi
 
 # ---------------------------------------------------------------- uv
@@ -161,7 +178,7 @@ fi
 mvn_version="$(mvn -B -v 2>/dev/null | sed -n 's/.*Apache Maven \([0-9][0-9.]*\).*/\1/p' || true)"
 pgdir="$(pg_bindir)"
 promtool_version="$(promtool --version 2>&1 | sed -n "s/^promtool, version \([0-9.]*\).*/\1/p" || true)"
-summary="java ${jmajor}, maven ${mvn_version:-?}, postgresql $(basename "$(dirname "$pgdir")") ($pgdir), promtool ${promtool_version:-?}, uv ${uv_version:-?}"
+summary="java ${jmajor}, maven ${mvn_version:-?}, postgresql $(basename "$(dirname "$pgdir")") ($pgdir), promtool ${promtool_version:-?}, compose validator '$(compose_validator || true)', uv ${uv_version:-?}"
 if [ "${#installed[@]}" -gt 0 ]; then
     echo "ensure-system-deps: installed ${installed[*]}; now have $summary$uv_note"
 else
