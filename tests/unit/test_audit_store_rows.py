@@ -115,3 +115,59 @@ def test_the_store_reads_the_columns_the_rows_are_made_from() -> None:
     assert _SELECT_EVENTS.startswith(
         "SELECT position, stream_id, stream_type, version, event_id, type, schema_version, "
         "effective_on, recorded_at, actor, correlation_id, causation_id, data FROM")
+
+
+async def test_the_audit_replay_from_store_rows_equals_its_replay_through_the_runner(
+        tmp_path) -> None:
+    """Three stores, two repeating event ids of the first (the first row of an id is kept),
+    replayed once from rows (``_replay_rows``) and once through the runner."""
+    import sqlalchemy as sa
+
+    from benchmarks.data import fill_store
+    from services.kernel.eventstore import EventStore, events_table
+    from services.kernel.metrics import Metrics
+    from services.kernel.subscription import SubscriptionRunner, projection_streams_table
+    from zugong.ops.rebuild import SqliteShadow, StoreFeed, _replay, _replay_rows
+
+    stores = {name: EventStore(create_engine(f"sqlite+aiosqlite:///{tmp_path}/{name}.db"),
+                               service=name) for name in ("personnel", "other", "third")}
+    try:
+        await fill_store(stores["personnel"], 300, cadres=30, units=5, key="k" * 40)
+        repeated = (await stores["personnel"].read_all(0, 300))[::7]
+        for name, events in (("other", repeated), ("third", repeated[:3])):
+            await stores[name].create_schema()
+            async with stores[name].engine.begin() as conn:
+                await conn.execute(events_table.insert(), [
+                    {"stream_id": f"thing-{n}", "stream_type": "thing", "version": 1,
+                     "event_id": e.event_id, "type": e.type, "schema_version": 1,
+                     "effective_on": e.effective_on, "recorded_at": e.recorded_at,
+                     "actor": "a", "correlation_id": "c", "causation_id": "c", "data": e.data}
+                    for n, e in enumerate(events)])
+        tables = []
+        for by_rows in (True, False):
+            engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/live-{by_rows}.db")
+            shadow = SqliteShadow(engine, AuditProjection())
+            await shadow.prepare()
+            runner = SubscriptionRunner(shadow.projection, shadow.engine, Metrics())
+            await runner.create_schema()
+            await shadow.defer_indexes()
+            feed = StoreFeed(stores, batch_size=64)
+            feed.tracker.watch([shadow.projection])
+            until = await feed.heads()
+            if by_rows:
+                await _replay_rows(runner, shadow, feed, until, lambda *_: None)
+            else:
+                await _replay([runner], feed, ["audit"], None, until)
+            async with shadow.engine.connect() as conn:
+                columns = [c for c in audit_events.columns if c.name != "seq"]
+                tables.append((
+                    sorted((await conn.execute(sa.select(*columns))).all()),
+                    sorted((await conn.execute(sa.select(projection_streams_table))).all()),
+                    feed.events, feed.tracker.handled))
+            await shadow.discard()
+            await engine.dispose()
+        assert tables[0] == tables[1]
+        assert len(tables[0][0]) == 300 and tables[0][2] == 300 + len(repeated) + 3
+    finally:
+        for store in stores.values():
+            await store.engine.dispose()

@@ -209,22 +209,32 @@ class _Tracker:
         if envelope is not None:
             self._see(delivery.source, envelope.streamid, envelope.streamversion, envelope.type)
 
+    def see_store_batch(self, source: str, deliveries: Sequence[Delivery]) -> None:
+        """``see`` for each of a batch of one store's deliveries in turn."""
+        self._see_all(source, [(e.streamid, e.streamversion, e.type) for e in
+                               (d.envelope for d in deliveries) if e is not None])
+        if deliveries:
+            self.reached[source] = deliveries[-1].position
+
     def see_rows(self, source: str, rows: Sequence[tuple]) -> None:
         """``see`` for each of a store's rows (``EventStore.read_rows``) in turn."""
-        see = self._see
-        for row in rows:
-            see(source, row[1], row[3], row[5])
+        self._see_all(source, [(row[1], row[3], row[5]) for row in rows])
         if rows:
             self.reached[source] = rows[-1][0]
 
     def _see(self, source: str, stream_id: str, version: int, event_type: str) -> None:
-        last = self.versions.get(stream_id, 0)
-        if version > last + 1:
-            self.gaps.append(f"{stream_id}: version {version} follows {last} on {source}")
-        if version > last:
-            self.versions[stream_id] = version
-            for handled in self._versions_handling(event_type):
-                handled[stream_id] = version
+        self._see_all(source, [(stream_id, version, event_type)])
+
+    def _see_all(self, source: str, events: list[tuple[str, int, str]]) -> None:
+        versions, handling = self.versions, self._versions_handling
+        for stream_id, version, event_type in events:
+            last = versions.get(stream_id, 0)
+            if version > last:
+                if version > last + 1:
+                    self.gaps.append(f"{stream_id}: version {version} follows {last} on {source}")
+                versions[stream_id] = version
+                for handled in handling(event_type):
+                    handled[stream_id] = version
 
 
 class StoreFeed:
@@ -288,8 +298,7 @@ class StoreFeed:
                     self.tracker.reached.setdefault(source, positions[name])
                     continue
                 await _hand_over(runners, deliveries)
-                for delivery in deliveries:
-                    self.tracker.see(delivery)
+                self.tracker.see_store_batch(source, deliveries)
                 positions[name] = deliveries[-1].position
                 total += len(deliveries)
                 advance(len(deliveries))
@@ -968,16 +977,17 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
     shadow, straight through ``sqlite3``: no envelopes, no SQLAlchemy. Each batch's rows,
     stream versions and checkpoint are written in one transaction, as the runner writes them
     (same rows, same rule: an event whose stream version is not above the last one is
-    skipped; a duplicate event id is inserted once). A batch the projection cannot turn into
-    rows goes through ``runner`` event by event instead, which parks what fails."""
+    skipped; a repeated event id keeps its first row, ``_build_unique``). A batch the
+    projection cannot turn into rows goes through ``runner`` event by event instead, which
+    parks what fails."""
     projection: Any = runner.projection
     name = projection.name
     table, columns, unique = (projection.replay_table, projection.replay_columns,
                               projection.replay_unique)
     from sqlalchemy.dialects import sqlite
 
-    insert = str(sqlite.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-                 .compile(dialect=sqlite.dialect(), column_keys=list(columns)))
+    insert = str(sqlite.insert(table).compile(dialect=sqlite.dialect(),
+                                              column_keys=list(columns)))
     save_versions = _sqlite_upsert(projection_streams_table, ["projection", "stream_id"])
     save_position = _sqlite_upsert(projection_positions_table, ["projection", "source"])
     stores = await feed._written()
@@ -991,6 +1001,7 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA journal_mode=MEMORY")
         connection.execute("PRAGMA cache_size=-32768")
+        _drop_unique(connection, table, unique)
         active = set(stores)
         while active:
             for store_name in sorted(active):
@@ -1034,8 +1045,39 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
                 progress(name, done, total)
                 del rows, kept
                 _collect_young()
+        _build_unique(connection, table, unique)
     finally:
         connection.close()
+
+
+def _drop_unique(connection: sqlite3.Connection, table: sa.Table, unique: Sequence[str]) -> None:
+    """The (empty) shadow table created again without its unique constraint on ``unique``:
+    each row then goes into the table alone, and the unique index is built once, sorted,
+    after the load (``_build_unique``), instead of growing by random keys row by row."""
+    from sqlalchemy.dialects import sqlite
+
+    if connection.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0]:
+        raise OperationError(f"the shadow's {table.name} is not empty")
+    bare = table.to_metadata(sa.MetaData())
+    for constraint in [c for c in bare.constraints if isinstance(c, sa.UniqueConstraint)
+                       and [column.name for column in c.columns] == list(unique)]:
+        bare.constraints.remove(constraint)
+    connection.execute(f"DROP TABLE {table.name}")
+    connection.execute(str(sa.schema.CreateTable(bare).compile(dialect=sqlite.dialect())))
+
+
+def _build_unique(connection: sqlite3.Connection, table: sa.Table, unique: Sequence[str]) -> None:
+    """The unique index ``_drop_unique`` put off; a repeated key keeps its first row (the one
+    inserted first), as the projection keeps it when it meets the key again."""
+    columns = ", ".join(unique)
+    create = (f"CREATE UNIQUE INDEX uq_{table.name}_{'_'.join(unique)} "
+              f"ON {table.name} ({columns})")
+    try:
+        connection.execute(create)
+    except sqlite3.IntegrityError:
+        connection.execute(f"DELETE FROM {table.name} WHERE rowid NOT IN "
+                           f"(SELECT min(rowid) FROM {table.name} GROUP BY {columns})")
+        connection.execute(create)
 
 
 @contextlib.contextmanager
