@@ -978,8 +978,8 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
     stream versions and checkpoint are written in one transaction, as the runner writes them
     (same rows, same rule: an event whose stream version is not above the last one is
     skipped; a repeated event id keeps its first row, ``_build_unique``). A batch the
-    projection cannot turn into rows goes through ``runner`` event by event instead, which
-    parks what fails."""
+    projection cannot turn into rows goes through ``runner`` instead, which parks what
+    fails, and once it parked one, every later batch too (it holds the parked streams)."""
     projection: Any = runner.projection
     name = projection.name
     table, columns, unique = (projection.replay_table, projection.replay_columns,
@@ -1002,6 +1002,9 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
         connection.execute("PRAGMA journal_mode=MEMORY")
         connection.execute("PRAGMA cache_size=-32768")
         _drop_unique(connection, table, unique)
+        held = (f"SELECT 1 FROM {dead_letters_table.name} WHERE projection = ? "
+                "AND status = 'parked' LIMIT 1")
+        through_runner = False
         active = set(stores)
         while active:
             for store_name in sorted(active):
@@ -1020,12 +1023,17 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
                         versions[row[1]] = touched[row[1]] = row[3]
                         kept.append(row)
                 try:
+                    if through_runner:
+                        raise _ThroughRunner
                     values = projection.sqlite_rows_from_store(kept, store_name)
                 except Exception:  # the runner applies this batch event by event, parking
                     await runner.handle_with_retry([Delivery(source, e.position, e) for e in
                                                     await stores[store_name].read_envelopes(
                                                         positions[store_name], len(rows),
                                                         store_name)])
+                    # a parked event holds its stream's later events: only the runner knows
+                    through_runner = through_runner or connection.execute(
+                        held, (name,)).fetchone() is not None
                 else:
                     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
                     connection.execute("BEGIN")
@@ -1048,6 +1056,10 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
         _build_unique(connection, table, unique)
     finally:
         connection.close()
+
+
+class _ThroughRunner(Exception):
+    """A batch for the runner: an earlier one parked an event."""
 
 
 def _drop_unique(connection: sqlite3.Connection, table: sa.Table, unique: Sequence[str]) -> None:
