@@ -9,10 +9,14 @@ different services in another interleaving, so after a rebuild clients resume fr
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import from_json
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
@@ -75,6 +79,12 @@ class AuditProjection:
     """Applying events reads its tables by primary key (or unique key) only: a rebuild may
     build the other indexes after the replay."""
 
+    replay_table = audit_events
+    replay_columns: tuple[str, ...]  # _COLUMNS, set below
+    replay_unique = ("event_id",)
+    """What ``sqlite_rows_from_store``'s rows fill: the table, its columns in the rows' order,
+    and the unique key a repeated event is recognised by."""
+
     def handles(self, event_type: str) -> bool:
         return True
 
@@ -105,9 +115,69 @@ class AuditProjection:
         await insert_many(conn, audit_events, _COLUMNS, rows)
 
 
+    def replays_store_rows(self) -> bool:
+        """Whether ``sqlite_rows_from_store`` makes the rows ``apply`` and ``apply_batch``
+        make: not when a subclass (or a test) replaced them."""
+        return (type(self).apply, type(self).apply_batch) == _OWN_APPLY
+
+    def sqlite_rows_from_store(self, rows: Sequence[tuple], service: str) -> list[tuple]:
+        """The rows ``apply_batch`` would insert on SQLite for the events of ``rows`` (rows of
+        a SQLite store's events table, ``EventStore.read_rows``, as ``service`` publishes
+        them), as the text SQLite stores (``insert_many``'s conversions done), without
+        building envelopes: a rebuild's replay of the audit log reads and writes nothing
+        else. A payload without a sealed value is kept as its stored JSON text, which is
+        what encoding it again writes (the store encodes payloads as ``json.dumps`` does,
+        as does this table's column). Duplicate event ids are left to the caller."""
+        source = f"/zugong/{service}".rsplit("/", 1)[-1]
+        found = []
+        for (position, stream_id, stream_type, version, event_id, type_, _schema, effective_on,
+             recorded_at, actor, correlation_id, causation_id, data) in rows:
+            record_kind, _, record_id = \
+                f"{stream_type}/{stream_id.removeprefix(f'{stream_type}-')}".partition("/")
+            recorded = recorded_at if _canonical_datetime(recorded_at) else _datetime_text(
+                datetime.fromisoformat(recorded_at).replace(tzinfo=UTC))
+            if not effective_on:
+                effective = recorded[:10]
+            elif len(effective_on) == 10 and effective_on[4] == "-" and effective_on[7] == "-":
+                effective = effective_on
+            else:
+                effective = date.fromisoformat(effective_on).isoformat()
+            township = None
+            if '"ciphertext"' in data or data[:1] != "{" or \
+                    ("\\u" in data and _ESCAPED_SURROGATE.search(data)):
+                payload = from_json(data)
+                data = json.dumps(mask_personal_data(payload))
+                township = payload.get("township_id")
+            elif '"township_id"' in data:
+                township = from_json(data).get("township_id")
+            found.append((
+                event_id, source, type_, stream_id, record_kind, record_id if _ else record_kind,
+                version, position, effective, recorded, actor, correlation_id, causation_id,
+                township if isinstance(township, str) else None, data))
+        return found
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A lone surrogate is written escaped but may not read back as itself: such a payload is
+encoded again rather than kept as stored."""
+
+
+def _canonical_datetime(text: str) -> bool:
+    """``YYYY-MM-DD HH:MM:SS.ffffff``: what SQLite's DateTime of the same moment stores."""
+    return len(text) == 26 and text[10] == " " and text[19] == "."
+
+
+def _datetime_text(moment: datetime) -> str:
+    return moment.isoformat(" ", "microseconds")[:26]
+
+
 _COLUMNS = ("event_id", "service", "type", "stream_id", "record_kind", "record_id",
             "stream_version", "position", "effective_on", "recorded_at", "actor",
             "correlation_id", "causation_id", "township_id", "data")
+
+
+AuditProjection.replay_columns = _COLUMNS
+_OWN_APPLY = (AuditProjection.apply, AuditProjection.apply_batch)
 
 
 def _row(event: EventEnvelope) -> tuple:

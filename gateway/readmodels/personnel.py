@@ -406,6 +406,11 @@ async def _rows_where_in(conn: AsyncConnection, table: sa.Table, column: str, id
     return found
 
 
+_POST_EVENTS = frozenset({LeadershipPostsApproved, LeadershipPostFilled, LeadershipPostFreed})
+_RANK_EVENTS = frozenset({RankQuotasApproved, RankQuotaTaken})
+_SLOT_EVENTS = frozenset({EstablishmentSlotOccupied, EstablishmentSlotReleased})
+
+
 class _UnitOverlay:
     """The unit tables' rows a batch touches, loaded once, changed in memory event by event
     exactly as ``PersonnelProjection._apply_unit`` changes them in the database, and written
@@ -420,14 +425,16 @@ class _UnitOverlay:
         self.dirty_ranks: set[tuple[str, str]] = set()
 
     async def load(self, conn: AsyncConnection, events: list[tuple[int, DomainEvent]]) -> None:
-        unit_ids = {e.unit_id for _, e in events}  # type: ignore[attr-defined]
-        post_units = {e.unit_id for _, e in events  # type: ignore[attr-defined]
-                      if isinstance(e, LeadershipPostsApproved | LeadershipPostFilled
-                                    | LeadershipPostFreed)}
-        rank_units = {e.unit_id for _, e in events  # type: ignore[attr-defined]
-                      if isinstance(e, RankQuotasApproved | RankQuotaTaken)
-                      or (isinstance(e, EstablishmentSlotOccupied | EstablishmentSlotReleased)
-                          and e.rank)}
+        unit_ids: set[str] = set()
+        post_units: set[str] = set()
+        rank_units: set[str] = set()
+        for _, e in events:  # one pass: a replay's batch holds tens of thousands
+            unit_ids.add(e.unit_id)  # type: ignore[attr-defined]
+            kind = type(e)
+            if kind in _POST_EVENTS:
+                post_units.add(e.unit_id)  # type: ignore[attr-defined]
+            elif kind in _RANK_EVENTS or (kind in _SLOT_EVENTS and e.rank):  # type: ignore[attr-defined]
+                rank_units.add(e.unit_id)  # type: ignore[attr-defined]
         for row in await _rows_where_in(conn, units, "unit_id", unit_ids):
             self.units[row.unit_id] = dict(row._mapping)
         for row in await _rows_where_in(conn, unit_posts, "unit_id", post_units):

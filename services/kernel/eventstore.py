@@ -360,6 +360,15 @@ class EventStore:
                                         service)
         return [e.to_envelope(service) for e in await self.read_all(after_position, limit)]
 
+    async def read_rows(self, after_position: int = 0, limit: int = 1000) -> list[tuple] | None:
+        """As ``read_all``, the events table's rows as the SQLite file holds them (a tuple of
+        ``events_table``'s columns in order, each as stored: dates and times as text, the
+        payload as its JSON text); None when the store is not a SQLite file. For a replay
+        that turns rows straight into rows of its own."""
+        if self._file is None:
+            return None
+        return await self._file.run(self._file.read_rows, after_position, limit)
+
     async def head_position(self) -> int:
         if self._file is not None:
             return await self._file.run(self._file.head_position)
@@ -467,6 +476,14 @@ def _sqlite_event(row: tuple) -> RecordedEvent:
         data=json.loads(data))
 
 
+def _utc_datetime(text: str) -> datetime:
+    """``datetime.fromisoformat(text).replace(tzinfo=UTC)`` of the stored (naive, UTC) text:
+    parsed with its zone in one go when it has none (a fifth of the cost)."""
+    if len(text) == 26 and text[10] == " ":
+        return datetime.fromisoformat(f"{text}+00:00")
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def _sqlite_envelope(row: tuple, service: str) -> EventEnvelope:
     """``_sqlite_event(row).to_envelope(service)`` without the intermediate RecordedEvent nor
     validating the stored values again (``EventEnvelope.from_store``)."""
@@ -474,7 +491,7 @@ def _sqlite_envelope(row: tuple, service: str) -> EventEnvelope:
      recorded_at, actor, correlation_id, causation_id, data) = row
     return EventEnvelope.from_store(
         id=event_id, source=f"/zugong/{service}", type=type_,
-        time=datetime.fromisoformat(recorded_at).replace(tzinfo=UTC),
+        time=_utc_datetime(recorded_at),
         subject=f"{stream_type}/{stream_id.removeprefix(f'{stream_type}-')}",
         streamid=stream_id, streamversion=version, position=position,
         schemaversion=schema_version, effectiveon=effective_on or None,
@@ -594,10 +611,12 @@ class _SqliteFile:
 
     def read_envelopes(self, after_position: int, limit: int, service: str
                        ) -> list[EventEnvelope]:
-        rows = self.connection().execute(
+        return [_sqlite_envelope(row, service) for row in self.read_rows(after_position, limit)]
+
+    def read_rows(self, after_position: int, limit: int) -> list[tuple]:
+        return self.connection().execute(
             f"{_SELECT_EVENTS} WHERE position > ? ORDER BY position LIMIT ?",
             (after_position, limit)).fetchall()
-        return [_sqlite_envelope(row, service) for row in rows]
 
     def head_position(self) -> int:
         return self.connection().execute("SELECT max(position) FROM events").fetchone()[0] or 0

@@ -498,20 +498,51 @@ async def test_projections_replayed_by_two_processes_equal_one_replay_and_swap_i
     await assert_equals_fresh_rebuild(platform.settings)
 
 
+@pytest.mark.parametrize("method", ["apply_batch", "sqlite_rows_from_store"])
 async def test_a_replay_process_that_dies_fails_the_rebuild_and_swaps_nothing(platform,
-                                                                             monkeypatch):
+                                                                             monkeypatch, method):
     from gateway.readmodels.audit import AuditProjection
 
     unit_id = await register(platform)
     await recruit(platform, unit_id, 1)
     await caught_up(platform)
 
-    async def dies(self, conn, events):
+    def dies(self, *args):
         os._exit(3)  # in the forked process that replays the audit log
 
-    monkeypatch.setattr(AuditProjection, "apply_batch", dies)
+    # apply_batch replaced: the audit log is replayed through its runner; otherwise from the
+    # store's rows (sqlite_rows_from_store)
+    monkeypatch.setattr(AuditProjection, method, dies)
     with pytest.raises(OperationError, match=r"audit ended \(exit code 3\) without a result"):
         await rebuild(platform.settings, ["personnel", "audit"], processes=2)
     assert not list(platform.settings.var_dir.glob("*.rebuild-*"))  # shadows discarded
     listed = await platform.get("/api/v1/cadres", headers=platform.admin)
     assert len(listed.json()["items"]) == 1
+
+
+async def test_audit_rows_the_replay_cannot_make_from_store_rows_go_through_its_runner(
+        platform, monkeypatch, tmp_path):
+    from gateway.readmodels.audit import AuditProjection
+
+    unit_id = await register(platform)
+    for n in range(3):
+        await recruit(platform, unit_id, n)
+    await caught_up(platform)
+    made = AuditProjection.sqlite_rows_from_store
+    calls = tmp_path / "calls"  # written by the forked process that replays the audit log
+
+    def fails_once(self, rows, service):
+        with calls.open("a") as file:
+            file.write(f"{len(rows)}\n")
+        if len(calls.read_text().split()) == 2:
+            raise ValueError("a payload it cannot read")
+        return made(self, rows, service)
+
+    monkeypatch.setattr(AuditProjection, "sqlite_rows_from_store", fails_once)
+    events = await platform.app.state.context.stores["personnel"].head_position()
+    reports = await rebuild(platform.settings, ["personnel", "audit"], swap=False, processes=2,
+                            batch_size=2)
+    for report in reports:
+        assert not report.problems and report.differences == {}, report
+    assert calls.read_text().split() == ["2"] * (events // 2) + ["1"] * (events % 2)
+    assert reports[1].rows["rm_audit_events"] == events and reports[1].dead_letters == 0

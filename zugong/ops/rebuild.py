@@ -44,11 +44,13 @@ import gc
 import json
 import multiprocessing
 import os
+import sqlite3
 import time
 import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +160,21 @@ def _as_list(runners: Runners) -> Sequence[SubscriptionRunner]:
 async def _hand_over(runners: Runners, deliveries: list[Delivery]) -> None:
     """One batch to every runner; a runner with nothing to apply in it (another service's
     events) only has its checkpoint moved past it, without going through the batch."""
+    # whether a runner has work depends on the events' types alone: one event of each type
+    # answers it (not every event of the batch, once per runner)
+    samples = list({d.envelope.type if d.envelope is not None else None: d
+                    for d in deliveries}.values())
     for runner in _as_list(runners):
-        if runner.has_work(deliveries):
+        if runner.has_work(samples):
             await runner.handle_with_retry(deliveries)
         else:
             await SubscriptionRunner.advance_idle([runner], deliveries)
-    if not gc.isenabled():  # replaying (``_fewer_collections``): what cycles the batch left
+
+
+def _collect_young() -> None:
+    """While replaying (``_fewer_collections``), after each batch is let go: what cycles the
+    batch left (once its objects are freed, there are only those to look at)."""
+    if not gc.isenabled():
         gc.collect(0)
 
 
@@ -195,16 +206,35 @@ class _Tracker:
     def see(self, delivery: Delivery) -> None:
         self.reached[delivery.source] = delivery.position
         envelope = delivery.envelope
-        if envelope is None:
-            return
-        last = self.versions.get(envelope.streamid, 0)
-        if envelope.streamversion > last + 1:
-            self.gaps.append(f"{envelope.streamid}: version {envelope.streamversion} follows "
-                             f"{last} on {delivery.source}")
-        if envelope.streamversion > last:
-            self.versions[envelope.streamid] = envelope.streamversion
-            for handled in self._versions_handling(envelope.type):
-                handled[envelope.streamid] = envelope.streamversion
+        if envelope is not None:
+            self._see(delivery.source, envelope.streamid, envelope.streamversion, envelope.type)
+
+    def see_store_batch(self, source: str, deliveries: Sequence[Delivery]) -> None:
+        """``see`` for each of a batch of one store's deliveries in turn."""
+        self._see_all(source, [(e.streamid, e.streamversion, e.type) for e in
+                               (d.envelope for d in deliveries) if e is not None])
+        if deliveries:
+            self.reached[source] = deliveries[-1].position
+
+    def see_rows(self, source: str, rows: Sequence[tuple]) -> None:
+        """``see`` for each of a store's rows (``EventStore.read_rows``) in turn."""
+        self._see_all(source, [(row[1], row[3], row[5]) for row in rows])
+        if rows:
+            self.reached[source] = rows[-1][0]
+
+    def _see(self, source: str, stream_id: str, version: int, event_type: str) -> None:
+        self._see_all(source, [(stream_id, version, event_type)])
+
+    def _see_all(self, source: str, events: list[tuple[str, int, str]]) -> None:
+        versions, handling = self.versions, self._versions_handling
+        for stream_id, version, event_type in events:
+            last = versions.get(stream_id, 0)
+            if version > last:
+                if version > last + 1:
+                    self.gaps.append(f"{stream_id}: version {version} follows {last} on {source}")
+                versions[stream_id] = version
+                for handled in handling(event_type):
+                    handled[stream_id] = version
 
 
 class StoreFeed:
@@ -268,11 +298,12 @@ class StoreFeed:
                     self.tracker.reached.setdefault(source, positions[name])
                     continue
                 await _hand_over(runners, deliveries)
-                for delivery in deliveries:
-                    self.tracker.see(delivery)
+                self.tracker.see_store_batch(source, deliveries)
                 positions[name] = deliveries[-1].position
                 total += len(deliveries)
                 advance(len(deliveries))
+                del envelopes, deliveries
+                _collect_young()
         return total
 
     async def expected_versions(self) -> tuple[dict[str, int], list[str]]:
@@ -365,6 +396,8 @@ class KafkaFeed:
                         self.tracker.see(delivery)
                     total += len(deliveries)
                     advance(len(deliveries))
+                    del records, deliveries
+                    _collect_young()
                 for tp in list(pending):
                     if await consumer.position(tp) >= ends[tp]:
                         pending.discard(tp)
@@ -904,9 +937,12 @@ async def _replay_group(pipe: Any, group: list[Projection], live: AsyncEngine,
                                       lock_name=f"{s.projection.name}:rebuild") for s in shadows]
         feed = StoreFeed(own_stores, batch_size)
         feed.tracker.watch(group)
+        report = lambda _name, done, total: pipe.send(("progress", done, total))  # noqa: E731
         with replay_mode(), _fewer_collections():
-            await _replay(runners, feed, [group[0].name],
-                          lambda _name, done, total: pipe.send(("progress", done, total)), until)
+            if _replays_rows(group, own_stores):
+                await _replay_rows(runners[0], shadows[0], feed, until, report)
+            else:
+                await _replay(runners, feed, [group[0].name], report, until)
     finally:
         for engine in [s.engine for s in shadows] + [s.engine for s in own_stores.values()]:
             await engine.dispose()
@@ -915,13 +951,154 @@ async def _replay_group(pipe: Any, group: list[Projection], live: AsyncEngine,
             time.process_time())
 
 
+def _replays_rows(group: Sequence[Projection], stores: dict[str, EventStore]) -> bool:
+    """Whether ``_replay_rows`` can replay ``group``: one projection that turns store rows into
+    its rows itself (``sqlite_rows_from_store``), from SQLite file stores."""
+    return (len(group) == 1 and hasattr(group[0], "sqlite_rows_from_store")
+            and group[0].replays_store_rows()  # type: ignore[attr-defined]
+            and all(store._file is not None for store in stores.values()))
+
+
+def _sqlite_upsert(table: sa.Table, keys: list[str]) -> str:
+    """The DBAPI text of an upsert of every column of ``table`` (qmark parameters in the
+    table's column order), rendered from its metadata."""
+    from sqlalchemy.dialects import sqlite
+
+    statement = sqlite.insert(table)
+    statement = statement.on_conflict_do_update(index_elements=keys, set_={
+        c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
+    return str(statement.compile(dialect=sqlite.dialect()))
+
+
+async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: StoreFeed,
+                       until: dict[str, int], progress: Progress) -> None:
+    """The replay of one projection that makes its rows from the stores' rows
+    (``sqlite_rows_from_store``: the audit log, which handles every event) into its fresh
+    shadow, straight through ``sqlite3``: no envelopes, no SQLAlchemy. Each batch's rows,
+    stream versions and checkpoint are written in one transaction, as the runner writes them
+    (same rows, same rule: an event whose stream version is not above the last one is
+    skipped; a repeated event id keeps its first row, ``_build_unique``). A batch the
+    projection cannot turn into rows goes through ``runner`` instead, which parks what
+    fails, and once it parked one, every later batch too (it holds the parked streams)."""
+    projection: Any = runner.projection
+    name = projection.name
+    table, columns, unique = (projection.replay_table, projection.replay_columns,
+                              projection.replay_unique)
+    from sqlalchemy.dialects import sqlite
+
+    insert = str(sqlite.insert(table).compile(dialect=sqlite.dialect(),
+                                              column_keys=list(columns)))
+    save_versions = _sqlite_upsert(projection_streams_table, ["projection", "stream_id"])
+    save_position = _sqlite_upsert(projection_positions_table, ["projection", "source"])
+    stores = await feed._written()
+    positions = await feed._positions(runner, stores)
+    versions: dict[str, int] = {}
+    total = sum(max(0, until.get(n, 0) - positions[n]) for n in stores)
+    done = 0
+    progress(name, 0, total)
+    connection = sqlite3.connect(shadow.path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA journal_mode=MEMORY")
+        connection.execute("PRAGMA cache_size=-32768")
+        _drop_unique(connection, table, unique)
+        held = (f"SELECT 1 FROM {dead_letters_table.name} WHERE projection = ? "
+                "AND status = 'parked' LIMIT 1")
+        through_runner = False
+        active = set(stores)
+        while active:
+            for store_name in sorted(active):
+                source = store_source(store_name)
+                limit = min(feed.batch_size, until.get(store_name, 0) - positions[store_name])
+                rows = await stores[store_name].read_rows(positions[store_name], limit) \
+                    if limit > 0 else []
+                if not rows:
+                    active.discard(store_name)
+                    feed.tracker.reached.setdefault(source, positions[store_name])
+                    continue
+                touched: dict[str, int] = {}
+                kept = []
+                for row in rows:
+                    if row[3] > versions.get(row[1], 0):
+                        versions[row[1]] = touched[row[1]] = row[3]
+                        kept.append(row)
+                try:
+                    if through_runner:
+                        raise _ThroughRunner
+                    values = projection.sqlite_rows_from_store(kept, store_name)
+                except Exception:  # the runner applies this batch event by event, parking
+                    await runner.handle_with_retry([Delivery(source, e.position, e) for e in
+                                                    await stores[store_name].read_envelopes(
+                                                        positions[store_name], len(rows),
+                                                        store_name)])
+                    # a parked event holds its stream's later events: only the runner knows
+                    through_runner = through_runner or connection.execute(
+                        held, (name,)).fetchone() is not None
+                else:
+                    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                    connection.execute("BEGIN")
+                    try:
+                        connection.executemany(insert, values)
+                        connection.executemany(save_versions,
+                                               [(name, s, v) for s, v in touched.items()])
+                        connection.execute(save_position, (name, source, rows[-1][0], stamp))
+                    except BaseException:
+                        connection.execute("ROLLBACK")
+                        raise
+                    connection.execute("COMMIT")
+                feed.tracker.see_rows(source, rows)
+                positions[store_name] = rows[-1][0]
+                feed.events += len(rows)
+                done += len(rows)
+                progress(name, done, total)
+                del rows, kept
+                _collect_young()
+        _build_unique(connection, table, unique)
+    finally:
+        connection.close()
+
+
+class _ThroughRunner(Exception):
+    """A batch for the runner: an earlier one parked an event."""
+
+
+def _drop_unique(connection: sqlite3.Connection, table: sa.Table, unique: Sequence[str]) -> None:
+    """The (empty) shadow table created again without its unique constraint on ``unique``:
+    each row then goes into the table alone, and the unique index is built once, sorted,
+    after the load (``_build_unique``), instead of growing by random keys row by row."""
+    from sqlalchemy.dialects import sqlite
+
+    if connection.execute(f"SELECT count(*) FROM {table.name}").fetchone()[0]:
+        raise OperationError(f"the shadow's {table.name} is not empty")
+    bare = table.to_metadata(sa.MetaData())
+    for constraint in [c for c in bare.constraints if isinstance(c, sa.UniqueConstraint)
+                       and [column.name for column in c.columns] == list(unique)]:
+        bare.constraints.remove(constraint)
+    connection.execute(f"DROP TABLE {table.name}")
+    connection.execute(str(sa.schema.CreateTable(bare).compile(dialect=sqlite.dialect())))
+
+
+def _build_unique(connection: sqlite3.Connection, table: sa.Table, unique: Sequence[str]) -> None:
+    """The unique index ``_drop_unique`` put off; a repeated key keeps its first row (the one
+    inserted first), as the projection keeps it when it meets the key again."""
+    columns = ", ".join(unique)
+    create = (f"CREATE UNIQUE INDEX uq_{table.name}_{'_'.join(unique)} "
+              f"ON {table.name} ({columns})")
+    try:
+        connection.execute(create)
+    except sqlite3.IntegrityError:
+        connection.execute(f"DELETE FROM {table.name} WHERE rowid NOT IN "
+                           f"(SELECT min(rowid) FROM {table.name} GROUP BY {columns})")
+        connection.execute(create)
+
+
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
     """The replay allocates millions of short-lived objects (rows, envelopes, payloads) and
     keeps a batch of them alive at a time: the garbage collector's automatic collections
     would scan them over and over (they are freed by reference counting; hardly any is
-    cyclic). Automatic collection is off during the replay; ``_hand_over`` collects the
-    youngest objects once per batch instead."""
+    cyclic). Automatic collection is off during the replay; the youngest objects are
+    collected once per batch instead (``_collect_young``)."""
     enabled = gc.isenabled()
     gc.freeze()
     gc.disable()
