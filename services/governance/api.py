@@ -17,6 +17,7 @@ from contracts.api.governance import COMMANDS, CommandAccepted, CommandRoute
 from services.governance.handlers import HANDLERS, Actor, GovernanceDeps
 from services.kernel.auth import Forbidden, Permission, Principal
 from services.kernel.service_app import (
+    DirectCommandRoute,
     IdempotencyKey,
     IfMatch,
     accepted,
@@ -32,7 +33,7 @@ PREFIX = "/api/v1/governance"
 SERVICE = "governance"
 LEVEL_PERMISSION = {"township": Permission.GOVERNANCE_WRITE,
                     "county": Permission.GOVERNANCE_ADMINISTER}
-router = APIRouter(prefix=PREFIX, tags=["governance"])
+router = APIRouter(prefix=PREFIX, tags=["governance"], route_class=DirectCommandRoute)
 
 
 async def deps(request: Request) -> GovernanceDeps:

@@ -90,6 +90,11 @@ _STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id 
 _HEAD = "SELECT coalesce(max(position), 0) FROM events"
 _FIND_COMMAND = "SELECT fingerprint, response FROM command_log WHERE idempotency_key = $1"
 _UNDEFINED_FUNCTION = "42883"
+_RELAY_POSITION = "SELECT position FROM relay_checkpoint WHERE relay = $1"
+_SAVE_RELAY_POSITION = (
+    "INSERT INTO relay_checkpoint (relay, position, updated_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (relay) DO UPDATE SET position = excluded.position, "
+    "updated_at = excluded.updated_at")
 
 
 class PublishedEvent(NamedTuple):
@@ -141,9 +146,11 @@ class PostgresFastPath:
         self._loop = loop
         self._creating = loop.create_future()
         try:
+            # no inactivity timer: asyncpg re-arms one (call_later) on every release, ≈ 4% of a
+            # service's CPU per command; the pool is small and lives as long as the process
             pool = await asyncpg.create_pool(
                 self._dsn, min_size=1, max_size=self._max_size, reset=_no_reset,
-                max_inactive_connection_lifetime=300)
+                max_inactive_connection_lifetime=0)
         except BaseException as error:
             self._creating.set_exception(error)
             self._creating.exception()  # retrieved: no "never retrieved" warning
@@ -236,6 +243,16 @@ class PostgresFastPath:
 
     async def head_position(self) -> int:
         return await self._fetchval(_HEAD)
+
+    async def relay_position(self, relay: str) -> int | None:
+        return await self._fetchval(_RELAY_POSITION, relay)
+
+    async def save_relay_position(self, relay: str, position: int, now: datetime) -> None:
+        """One statement in its own implicit transaction (SQLAlchemy's update-then-insert
+        took a checkout, BEGIN, the update and COMMIT: ≈ 1 ms of the relay's CPU per batch)."""
+        pool = await self.pool()
+        async with pool.acquire() as connection:
+            await connection.execute(_SAVE_RELAY_POSITION, relay, position, now)
 
     async def find_command(self, key: str) -> tuple[str, dict[str, Any]] | None:
         rows = await self._fetch(_FIND_COMMAND, key)

@@ -25,6 +25,7 @@ from contracts.api.personnel import (
 )
 from services.kernel.auth import Permission, Principal
 from services.kernel.service_app import (
+    DirectCommandRoute,
     IdempotencyKey,
     IfMatch,
     accepted,
@@ -38,7 +39,7 @@ from services.personnel.handlers import PersonnelDeps
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/personnel", tags=["personnel"])
+router = APIRouter(prefix="/api/v1/personnel", tags=["personnel"], route_class=DirectCommandRoute)
 Writer = Annotated[Principal, Depends(require(Permission.PERSONNEL_WRITE))]
 SERVICE = "personnel"
 

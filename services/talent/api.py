@@ -31,6 +31,7 @@ from contracts.api.talent import (
 from services.kernel.auth import Permission, Principal
 from services.kernel.commands import CommandOutcome
 from services.kernel.service_app import (
+    DirectCommandRoute,
     IdempotencyKey,
     IfMatch,
     accepted,
@@ -45,7 +46,7 @@ from services.talent.handlers import TalentDeps
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/talent", tags=["talent"])
+router = APIRouter(prefix="/api/v1/talent", tags=["talent"], route_class=DirectCommandRoute)
 Writer = Annotated[Principal, Depends(require(Permission.TALENT_WRITE))]
 SERVICE = "talent"
 BASE = "/api/v1/talent"

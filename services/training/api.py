@@ -22,6 +22,7 @@ from contracts.api.training import (
 )
 from services.kernel.auth import Permission, Principal
 from services.kernel.service_app import (
+    DirectCommandRoute,
     IdempotencyKey,
     IfMatch,
     accepted,
@@ -35,7 +36,7 @@ from services.training.handlers import TrainingDeps
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/training", tags=["training"])
+router = APIRouter(prefix="/api/v1/training", tags=["training"], route_class=DirectCommandRoute)
 Writer = Annotated[Principal, Depends(require(Permission.TRAINING_WRITE))]
 SERVICE = "training"
 SessionNo = Annotated[int, Path(ge=1, le=10_000, description="Number of the session in the class.")]

@@ -7,6 +7,7 @@ only if the NOTIFY sent by the events table's trigger reaches it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -57,3 +58,84 @@ async def test_on_sqlite_the_listener_just_waits_for_the_poll(tmp_path) -> None:
     await listener.wait(0.2)
     assert time.perf_counter() - started >= 0.19
     await store.engine.dispose()
+
+
+async def _relay_reading(postgres_url: str):
+    """A relay on a fresh PostgreSQL store whose broker is replaced by an acknowledgement of
+    every batch, and the loop times of its store reads."""
+    from services.kernel.metrics import Metrics
+    from services.kernel.relay import Relay
+
+    store = EventStore(create_engine(postgres_url))
+    await store.create_schema()
+    relay = Relay("personnel", store, bootstrap_servers="unused:9", topic_for=lambda kind: kind,
+                  metrics=Metrics())
+    relay.broker_error = None
+    reads: list[float] = []
+    published: list[int] = []
+    read_published = store.read_published
+
+    async def counted(*args, **kwargs):
+        reads.append(asyncio.get_running_loop().time())
+        return await read_published(*args, **kwargs)
+
+    async def acknowledge(events):
+        published.extend(e.position for e in events)
+        return events[-1].position
+
+    store.read_published = counted
+    relay.publish_batch = acknowledge
+    return store, relay, reads, published
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_caught_up_relay_waits_for_the_next_append_instead_of_reading_again(
+        postgres_url: str) -> None:
+    store, relay, reads, published = await _relay_reading(postgres_url)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: relay._appends.wakes_on_append and reads)
+        for n in range(3):
+            await store.append([_write(n)], CommandMetadata("test", "c", "c"))
+            await _until(lambda n=n: len(published) == n + 1)
+            before = len(reads)
+            await asyncio.sleep(0.3)  # far below the listening relay's 1 s safety look
+            assert len(reads) == before, "read the store again with nothing appended"
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 5)
+        await store.engine.dispose()
+
+
+async def test_while_appends_keep_coming_the_relay_reads_at_most_every_few_ms(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.kernel import relay as relay_module
+
+    gather = 0.1  # longer than the relay's own, so that a loaded machine cannot space reads so
+    monkeypatch.setattr(relay_module, "GATHER_SECONDS", gather)
+    store, relay, reads, published = await _relay_reading(postgres_url)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await _until(lambda: relay._appends.wakes_on_append and reads)
+        first = len(reads)
+        for n in range(30):  # one append every ~10 ms: each would wake the relay at once
+            await store.append([_write(n)], CommandMetadata("test", "c", "c"))
+            await asyncio.sleep(0.01)
+        await _until(lambda: len(published) == 30)
+        busy = reads[first:]
+        gaps = [b - a for a, b in itertools.pairwise(busy)]
+        assert gaps and min(gaps) >= gather * 0.95, gaps
+        assert len(busy) < 15  # several events per read
+        assert sorted(published) == published and len(set(published)) == 30
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 5)
+        await store.engine.dispose()
