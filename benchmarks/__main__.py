@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -235,6 +236,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[Results, sc.Cont
                             per_s(raw_rate))
                 results.add("diagnostic: the relay alone (store → Kafka, no projector)",
                             per_s(sc.median(ours, "relay")))
+                cpu = {name: statistics.median(run["cpu_us"][name] for run in ours)
+                       for name in ours[0]["cpu_us"]}
+                results.add("diagnostic: CPU per event, 10%→100% (µs): " + ", ".join(
+                    f"{name} {value:.0f}" for name, value in cpu.items())
+                    + f"; total {sum(cpu.values()):.0f}")
     return results, ctx, figures
 
 

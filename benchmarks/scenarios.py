@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks.http import Connection, closed_loop, open_loop
-from benchmarks.processes import REPO, Process, free_port, peak_rss_mb
+from benchmarks.processes import REPO, Process, cpu_seconds, free_port, peak_rss_mb, postgres_cpu_by_database
 from services.kernel.auth import TokenIssuer
 
 SECRET = "bench-jwt-secret-0123456789abcdef0123456789"
@@ -365,6 +365,8 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
         projector = Process(f"pipeline-projector-{run}", ["projector"], env, ctx.workdir).start()
         relay = Process(f"pipeline-relay-{run}", ["relay", "personnel"], env, ctx.workdir).start()
         marks: dict[float, float] = {}
+        cpu: dict[float, dict[str, float]] = {}
+
         try:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
@@ -382,6 +384,7 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
                 for mark in (0.1, 1.0):
                     if done >= mark * events and mark not in marks:
                         marks[mark] = now
+                        cpu[mark] = _pipeline_cpu(infra, projector, relay, read_db, store_db)
                 if 1.0 in marks:
                     break
                 projector.sample_rss()
@@ -395,10 +398,26 @@ async def pipeline(ctx: Context, infra: Infra, events: int) -> tuple[list[dict],
             projector.stop()
             relay.stop()
             await read_engine.dispose()
-        ours.append({"rate": 0.9 * events / (marks[1.0] - marks[0.1]), "relay": relay_alone})
+        # CPU per event of each process in the same window (PostgreSQL: its backends, by
+        # database); the relay may finish early, its share still counts per event
+        per_event = {name: (cpu[1.0][name] - cpu[0.1][name]) / (0.9 * events) * 1e6
+                     for name in cpu[1.0]}
+        ours.append({"rate": 0.9 * events / (marks[1.0] - marks[0.1]), "relay": relay_alone,
+                     "cpu_us": per_event})
         raw.append({"rate": await raw_kafka(infra.kafka.bootstrap_servers, payloads, events)})
     await store.engine.dispose()
     return ours, raw
+
+
+def _pipeline_cpu(infra: Infra, projector: Process, relay: Process, read_db: str,
+                  store_db: str) -> dict[str, float]:
+    """CPU seconds used so far by each process of the pipeline."""
+    databases = postgres_cpu_by_database(infra.postgres.pid)
+    return {"projector": cpu_seconds(projector.pid, with_children=True),
+            "relay": cpu_seconds(relay.pid, with_children=True),
+            "broker": cpu_seconds(infra.kafka.pid),
+            "PostgreSQL (read model)": databases.get(read_db, 0.0),
+            "PostgreSQL (store)": databases.get(store_db, 0.0)}
 
 
 async def _relay_alone(ctx: Context, infra: Infra, store, events: int, run: int) -> float:
