@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import EventEnvelope
-from gateway.readmodels.bulk import insert_many
+from gateway.readmodels.bulk import insert_many, values_present
 
 __all__ = ["AuditProjection", "audit_events", "mask_personal_data", "metadata"]
 
@@ -92,11 +92,7 @@ class AuditProjection:
             for event in events:
                 await self.apply(conn, event)
             return
-        ids = sorted({e.id for e in events})
-        known: set[str] = set()
-        for start in range(0, len(ids), 10_000):
-            known.update(await conn.scalars(sa.select(audit_events.c.event_id).where(
-                audit_events.c.event_id.in_(ids[start:start + 10_000]))))
+        known = await values_present(conn, audit_events.c.event_id, {e.id for e in events})
         rows = []
         for event in events:
             if event.id not in known:

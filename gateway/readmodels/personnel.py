@@ -44,6 +44,7 @@ from contracts.personnel import (
     UnitRegistered,
 )
 from contracts.registry import DomainEvent
+from gateway.readmodels.bulk import insert_many, upsert_many
 from services.kernel.db import upsert
 
 __all__ = ["EDUCATION_LEVELS", "PersonnelProjection", "business_date", "cadre_events", "cadres",
@@ -367,6 +368,7 @@ async def _bump(conn: AsyncConnection, table: sa.Table, keys: dict[str, str], co
         await conn.execute(table.insert().values(**keys, **{column: delta}))
 
 
+_EVENT_COLUMNS = tuple(c.name for c in cadre_events.columns)
 _IN_CHUNK = 10_000  # ids per IN (...) list: within SQLite's limit of 32,766 parameters
 _EVENT_OPTIONAL = {"unit_id": None, "category": None, "label": None, "sublabel": None,
                    "ref": None}
@@ -519,8 +521,7 @@ class _UnitOverlay:
                 (unit_posts, ("unit_id", "level"), self.posts, self.dirty_posts),
                 (unit_ranks, ("unit_id", "rank"), self.ranks, self.dirty_ranks)):
             if dirty:
-                await conn.execute(_upsert_statement(conn, table, keys),
-                                   [rows[k] for k in sorted(dirty)])
+                await upsert_many(conn, table, [rows[k] for k in sorted(dirty)], keys)
 
 
 class PersonnelProjection:
@@ -589,15 +590,15 @@ class PersonnelProjection:
                 .where(cadre_events.c.cadre_id.in_(ordered[start:start + _IN_CHUNK])))
             for r in earlier:
                 history[r.cadre_id].append((r.version, registry.decode(r.type, r.data)))
-        await conn.execute(cadre_events.insert(), rows)
+        await insert_many(conn, cadre_events, _EVENT_COLUMNS,
+                          [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows])
         await count_movements(conn, rows)
         folded = []
         for cadre_id in ordered:
             state = fold_cadre(history[cadre_id])
             if state is not None:
                 folded.append(cadre_row(state))
-        if folded:
-            await conn.execute(_upsert_statement(conn, cadres, ("cadre_id",)), folded)
+        await upsert_many(conn, cadres, folded, ("cadre_id",))
 
     async def _apply_unit(self, conn: AsyncConnection, version: int, data: DomainEvent) -> None:
         match data:
