@@ -375,23 +375,6 @@ _EVENT_OPTIONAL = {"unit_id": None, "category": None, "label": None, "sublabel":
 _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 
-def _upsert_statement(conn: AsyncConnection, table: sa.Table, keys: tuple[str, ...]):
-    """INSERT … ON CONFLICT (keys) DO UPDATE of every other column, built once per dialect
-    (building one costs far more than running it)."""
-    cache_key = (conn.dialect.name, table.name)
-    statement = _STATEMENTS.get(cache_key)
-    if statement is None:
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_={
-            c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
-        _STATEMENTS[cache_key] = statement
-    return statement
-
-
 def _column_defaults(table: sa.Table) -> dict[str, Any]:
     """The non-key columns of a row inserted without them (scalar defaults, else NULL)."""
     return {c.name: c.default.arg if c.default is not None else None
