@@ -32,6 +32,51 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """User + system CPU time of a live process (all its threads), from /proc; with
+    ``with_children``, also its live children's and what its reaped children used (PostgreSQL's
+    backends are children of the postmaster)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def own(p: int, reaped: bool) -> int:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0
+        used = int(fields[11]) + int(fields[12])  # utime, stime
+        return used + (int(fields[13]) + int(fields[14]) if reaped else 0)  # cutime, cstime
+
+    total = own(pid, with_children)
+    if with_children:
+        try:
+            children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                        for c in (task / "children").read_text().split()]
+        except OSError:
+            children = []
+        total += sum(own(child, False) for child in children)
+    return total / ticks
+
+
+def postgres_cpu_by_database(postmaster: int) -> dict[str, float]:
+    """CPU seconds used so far by each live PostgreSQL backend, summed per database (a
+    backend's title is ``postgres: <user> <database> <client> <state>``)."""
+    per_database: dict[str, float] = {}
+    try:
+        children = [int(c) for task in Path(f"/proc/{postmaster}/task").iterdir()
+                    for c in (task / "children").read_text().split()]
+    except OSError:
+        return per_database
+    for child in children:
+        try:
+            title = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").split()
+        except OSError:
+            continue
+        if len(title) >= 3 and title[0] == b"postgres:" and not title[1].startswith(b"background"):
+            database = title[2].decode(errors="replace")
+            per_database[database] = per_database.get(database, 0.0) + cpu_seconds(child)
+    return per_database
+
+
 def self_peak_rss_mb() -> float:
     import resource
 

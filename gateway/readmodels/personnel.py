@@ -44,6 +44,7 @@ from contracts.personnel import (
     UnitRegistered,
 )
 from contracts.registry import DomainEvent
+from gateway.readmodels.bulk import insert_many, upsert_many
 from services.kernel.db import upsert
 
 __all__ = ["EDUCATION_LEVELS", "PersonnelProjection", "business_date", "cadre_events", "cadres",
@@ -367,27 +368,11 @@ async def _bump(conn: AsyncConnection, table: sa.Table, keys: dict[str, str], co
         await conn.execute(table.insert().values(**keys, **{column: delta}))
 
 
+_EVENT_COLUMNS = tuple(c.name for c in cadre_events.columns)
 _IN_CHUNK = 10_000  # ids per IN (...) list: within SQLite's limit of 32,766 parameters
 _EVENT_OPTIONAL = {"unit_id": None, "category": None, "label": None, "sublabel": None,
                    "ref": None}
 _STATEMENTS: dict[tuple[str, str], Any] = {}
-
-
-def _upsert_statement(conn: AsyncConnection, table: sa.Table, keys: tuple[str, ...]):
-    """INSERT … ON CONFLICT (keys) DO UPDATE of every other column, built once per dialect
-    (building one costs far more than running it)."""
-    cache_key = (conn.dialect.name, table.name)
-    statement = _STATEMENTS.get(cache_key)
-    if statement is None:
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(index_elements=list(keys), set_={
-            c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
-        _STATEMENTS[cache_key] = statement
-    return statement
 
 
 def _column_defaults(table: sa.Table) -> dict[str, Any]:
@@ -526,8 +511,7 @@ class _UnitOverlay:
                 (unit_posts, ("unit_id", "level"), self.posts, self.dirty_posts),
                 (unit_ranks, ("unit_id", "rank"), self.ranks, self.dirty_ranks)):
             if dirty:
-                await conn.execute(_upsert_statement(conn, table, keys),
-                                   [rows[k] for k in sorted(dirty)])
+                await upsert_many(conn, table, [rows[k] for k in sorted(dirty)], keys)
 
 
 class PersonnelProjection:
@@ -596,15 +580,15 @@ class PersonnelProjection:
                 .where(cadre_events.c.cadre_id.in_(ordered[start:start + _IN_CHUNK])))
             for r in earlier:
                 history[r.cadre_id].append((r.version, registry.decode(r.type, r.data)))
-        await conn.execute(cadre_events.insert(), rows)
+        await insert_many(conn, cadre_events, _EVENT_COLUMNS,
+                          [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows])
         await count_movements(conn, rows)
         folded = []
         for cadre_id in ordered:
             state = fold_cadre(history[cadre_id])
             if state is not None:
                 folded.append(cadre_row(state))
-        if folded:
-            await conn.execute(_upsert_statement(conn, cadres, ("cadre_id",)), folded)
+        await upsert_many(conn, cadres, folded, ("cadre_id",))
 
     async def _apply_unit(self, conn: AsyncConnection, version: int, data: DomainEvent) -> None:
         match data:

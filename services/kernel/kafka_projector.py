@@ -191,6 +191,9 @@ class TopicBatches(ConsumerRebalanceListener):
         self._committed.update(offsets)
 
 
+_FETCH_BYTES_PER_PARTITION = 4 * 1024 * 1024
+
+
 def _partition_of(delivery: Delivery) -> TopicPartition:
     _, topic, partition = delivery.source.rsplit(":", 2)
     return TopicPartition(topic, int(partition))
@@ -299,6 +302,9 @@ def build_projector_app(
                 bootstrap_servers=bootstrap_servers, group_id=app_id, client_id=app_id,
                 enable_auto_commit=False, auto_offset_reset="earliest",
                 max_poll_records=batch_size,
+                # a fetch brings up to a batch's worth of a backlog per partition (aiokafka's
+                # default, 1 MiB, is ≈ 1,000 events: batches stayed smaller than batch_size)
+                max_partition_fetch_bytes=_FETCH_BYTES_PER_PARTITION,
                 session_timeout_ms=int(session_timeout * 1000),
                 heartbeat_interval_ms=int(min(1.0, session_timeout / 4) * 1000))
             batches = TopicBatches(consumer, apply, batch_size=batch_size, within=batch_within,
