@@ -559,7 +559,9 @@ class _SqliteFile:
                     effective_on.isoformat() if effective_on is not None else None, stamp,
                     row["actor"], row["correlation_id"], row["causation_id"],
                     json.dumps(row["data"])))
-                recorded.append(_row_to_event(_Row(position=cursor.lastrowid, **row)))
+                recorded.append(RecordedEvent(position=cursor.lastrowid, **row)
+                                if now.tzinfo is not None
+                                else _row_to_event(_Row(position=cursor.lastrowid, **row)))
             if metadata.idempotency_key:
                 connection.execute(_INSERT_COMMAND, (
                     metadata.idempotency_key, metadata.fingerprint, json.dumps(response or {}),
