@@ -22,6 +22,7 @@ from gateway.routers import (
 )
 from services.kernel.http import install_problem_handlers, install_request_context
 from services.kernel.metrics import Metrics
+from services.kernel.service_app import StaticRouteDispatch
 from services.kernel.settings import Settings
 
 __all__ = ["create_app"]
@@ -72,4 +73,5 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(access.router)
     app.include_router(unified.router)
+    StaticRouteDispatch.install(app)
     return app

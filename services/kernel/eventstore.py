@@ -459,7 +459,9 @@ _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
 def _sqlite_datetime(moment: datetime) -> str:
     """As SQLAlchemy's SQLite dialect stores a DateTime (naive, here always UTC)."""
-    if moment.tzinfo is not None:
+    if moment.tzinfo is UTC:
+        moment = moment.replace(tzinfo=None)
+    elif moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(sep=" ", timespec="microseconds")
 
@@ -560,10 +562,12 @@ class _SqliteFile:
         recorded: list[RecordedEvent] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for write in writes:
-                actual = self._version(connection, write.stream_id)
-                if actual != write.expected_version:
-                    raise ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+            # A new stream's version is not read: its first event cannot be inserted twice
+            # (unique stream and version), and such a conflict is told apart below.
+            if any(w.expected_version != 0
+                   and self._version(connection, w.stream_id) != w.expected_version
+                   for w in writes):
+                raise self._first_conflict(connection, writes)
             for row in rows:
                 effective_on = row["effective_on"]
                 cursor = connection.execute(_INSERT_EVENT, (
@@ -572,7 +576,9 @@ class _SqliteFile:
                     effective_on.isoformat() if effective_on is not None else None, stamp,
                     row["actor"], row["correlation_id"], row["causation_id"],
                     json.dumps(row["data"])))
-                recorded.append(_row_to_event(_Row(position=cursor.lastrowid, **row)))
+                recorded.append(RecordedEvent(position=cursor.lastrowid, **row)
+                                if now.tzinfo is not None
+                                else _row_to_event(_Row(position=cursor.lastrowid, **row)))
             if metadata.idempotency_key:
                 connection.execute(_INSERT_COMMAND, (
                     metadata.idempotency_key, metadata.fingerprint, json.dumps(response or {}),
@@ -580,13 +586,23 @@ class _SqliteFile:
             connection.execute("COMMIT")
         except sqlite3.IntegrityError as error:
             connection.execute("ROLLBACK")
-            raise _integrity_error(str(error), writes) from None
+            # a new stream that existed after all: the conflict reading versions would have found
+            raise self._first_conflict(connection, writes) \
+                or _integrity_error(str(error), writes) from None
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
         last = recorded[-1].position if recorded else 0
         return AppendResult(versions=versions, last_position=last, events=recorded)
+
+    def _first_conflict(self, connection: sqlite3.Connection, writes: Sequence[StreamWrite]
+                        ) -> ConcurrencyConflict | None:
+        for write in writes:
+            actual = self._version(connection, write.stream_id)
+            if actual != write.expected_version:
+                return ConcurrencyConflict(write.stream_id, write.expected_version, actual)
+        return None
 
     @staticmethod
     def _version(connection: sqlite3.Connection, stream_id: str) -> int:

@@ -63,6 +63,7 @@ class StoreFanOut:
         self.name = f"store:{service}"
         self.batch_size, self.linger = batch_size, linger
         self.poll_interval, self.retry_after = poll_interval, retry_after
+        self._lags: dict[int, object] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -148,5 +149,10 @@ class StoreFanOut:
         unsaved.clear()
 
     def _lag(self, i: int):
-        return self.runners[i].metrics.projection_lag_events.labels(
-            self.runners[i].projection.name, self.name)
+        """Runner ``i``'s lag gauge (the labelled child is kept: ``labels()`` costs more than
+        setting it, once per runner and batch)."""
+        gauge = self._lags.get(i)
+        if gauge is None:
+            gauge = self._lags[i] = self.runners[i].metrics.projection_lag_events.labels(
+                self.runners[i].projection.name, self.name)
+        return gauge

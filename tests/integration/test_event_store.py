@@ -163,6 +163,20 @@ async def test_multi_stream_append_is_atomic(store: EventStore) -> None:
     assert [e.position for e in await store.read_all(head)] == positions
 
 
+async def test_the_first_stream_in_conflict_is_the_one_named(store: EventStore) -> None:
+    """Also when a stream expected to be new (whose version SQLite does not read first)
+    exists and a later one is at another version than expected."""
+    await store.append([write("f1", 0, registered("f1")), write("f2", 0, registered("f2"))],
+                       meta())
+    head = await store.head_position()
+    with pytest.raises(ConcurrencyConflict) as raised:
+        await store.append([write("f1", 0, registered("f1")), write("f2", 5, adjusted("f2", 4))],
+                           meta())
+    assert (raised.value.stream_id, raised.value.expected, raised.value.actual) == \
+        ("unit-f1", 0, 1)
+    assert await store.head_position() == head
+
+
 async def test_event_ids_are_unique_uuids_and_enforced_by_the_store(store: EventStore) -> None:
     recorded = await fill(store, streams=3, per_stream=4)
     ids = [e.event_id for e in await store.read_all()]
