@@ -36,6 +36,7 @@ from typing import IO, Any, Self, TypeVar
 
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
+    "DEV_JVM_OPTIONS",
     "KafkaStartError",
     "LocalKafka",
     "cache_dir",
@@ -48,6 +49,14 @@ log = logging.getLogger(__name__)
 DEFAULT_KAFKA_VERSION = "3.9.1"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies"
 READY_LINE = "Kafka Server started"
+DEV_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+"""JVM flags of the dev/test broker, which lives for seconds to minutes. Only the quick (C1)
+JIT: with the default tiered JIT, the C2 compiler threads were still compiling the request
+path minutes after start at the platform's request rates (tens to hundreds per second), and
+took half of the broker's CPU in the distributed benchmark (≈ 0.8 of 1.6 ms per command at
+200 commands/s; 12.7% of a core idle) while the request threads took the same with or
+without C2. A long-running production broker keeps Kafka's defaults: there C2's compile cost
+is paid once and its faster code pays back."""
 _T = TypeVar("_T")
 
 
@@ -169,10 +178,12 @@ class LocalKafka:
         controller_port: int | None = None,
         version: str = DEFAULT_KAFKA_VERSION,
         heap: str = "512m",
+        jvm_options: Iterable[str] = DEV_JVM_OPTIONS,
     ) -> None:
         self.home = Path(home).resolve()
         self.version = version
         self.heap = heap
+        self.jvm_options = tuple(jvm_options)
         self._auto_ports = port is None and controller_port is None
         if port is None or controller_port is None:
             picked = iter(_free_ports(2))
@@ -323,7 +334,7 @@ class LocalKafka:
         if heap:
             cmd.append(f"-Xmx{heap}")
         cmd += [
-            "-XX:+UseSerialGC",
+            *self.jvm_options,
             "-Djava.awt.headless=true",
             f"-Dlog4j.configuration=file:{infra_dir() / 'log4j.properties'}",
             "-cp",
