@@ -264,8 +264,8 @@ class Relay:
         again: an operator may have moved it back); returns how many events were published.
         The next batch is read from the store while the broker acknowledges the current one."""
         self.caught_up = False
-        self._last_read = asyncio.get_running_loop().time()
         position = await self.position()
+        self._last_read = asyncio.get_running_loop().time()
         events = await self.store.read_published(position, self.batch_size)
         if not events:
             self.caught_up = True
