@@ -92,16 +92,8 @@ async def insert_many(conn: AsyncConnection, table: sa.Table, columns: Sequence[
     if driver is None:
         await conn.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    statement, processors = _plan(conn, table, columns)
-    if processors:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for index, process in processors:
-                values[index] = process(values[index])
-            converted.append(values)
-        rows = converted
-    cursor = await driver.executemany(statement, rows)
+    statement, _ = _plan(conn, table, columns)
+    cursor = await driver.executemany(statement, _processed(conn, table, columns, rows))
     await cursor.close()
 
 
