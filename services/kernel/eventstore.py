@@ -213,6 +213,12 @@ class EventStore:
                 self._file = _SqliteFile(database, busy_timeout)
                 sa.event.listen(engine.sync_engine, "engine_disposed", self._file.close_listener())
 
+    @property
+    def postgres(self) -> PostgresFastPath | None:
+        """The store's asyncpg path on PostgreSQL (None on SQLite): for a process beside the
+        store, such as its relay, whose own statements are as hot as the store's."""
+        return self._pg
+
     async def create_schema(self) -> None:
         async with self.engine.begin() as conn:
             await create_tables(conn, store_metadata)  # under the schema lock on PostgreSQL

@@ -175,9 +175,8 @@ class Relay:
                 await producer.stop()
 
     async def position(self) -> int:
-        fast = self.store._pg  # PostgreSQL: asyncpg directly, as the store's own reads
-        if fast is not None:
-            return await fast.relay_position(self.name) or 0
+        if (postgres := self.store.postgres) is not None:
+            return await postgres.relay_position(self.name) or 0
         async with self.store.engine.connect() as conn:
             value = await conn.scalar(sa.select(relay_checkpoint_table.c.position).where(
                 relay_checkpoint_table.c.relay == self.name))
@@ -185,8 +184,8 @@ class Relay:
 
     async def _save_position(self, position: int) -> None:
         now = datetime.now(UTC)
-        if self.store._pg is not None:
-            await self.store._pg.save_relay_position(self.name, position, now)
+        if (postgres := self.store.postgres) is not None:
+            await postgres.save_relay_position(self.name, position, now)
             return
         async with self.store.engine.begin() as conn:
             updated = await conn.execute(relay_checkpoint_table.update().where(

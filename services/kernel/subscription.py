@@ -123,12 +123,14 @@ _PG_LOAD_VERSIONS, _PG_SAVE_VERSIONS = _pg_version_statements()
 # between an append and its visibility in the embedded platform. Same tables, same rows.
 _SQLITE_LOAD_VERSIONS = (f"SELECT stream_id, version FROM {projection_streams_table.name} "
                          "WHERE projection = ? AND stream_id IN ({marks})")
-_SQLITE_SAVE_VERSIONS = (f"INSERT INTO {projection_streams_table.name} "
-                         "(projection, stream_id, version) VALUES (?, ?, ?) "
-                         "ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version")
+# How a projection on SQLite records its stream versions and checkpoint through the DBAPI
+# (also used by a rebuild's replay from store rows, which must write them as the runner does).
+SQLITE_SAVE_VERSIONS = (f"INSERT INTO {projection_streams_table.name} "
+                        "(projection, stream_id, version) VALUES (?, ?, ?) "
+                        "ON CONFLICT (projection, stream_id) DO UPDATE SET version = excluded.version")
 _SQLITE_LOAD_POSITIONS = (f"SELECT source, position FROM {projection_positions_table.name} "
                           "WHERE projection = ? AND source IN ({marks})")
-_SQLITE_SAVE_POSITION = (
+SQLITE_SAVE_POSITION = (
     f"INSERT INTO {projection_positions_table.name} (projection, source, position, updated_at) "
     "VALUES (?, ?, ?, ?) ON CONFLICT (projection, source) DO UPDATE SET "
     "position = excluded.position, updated_at = excluded.updated_at")
@@ -567,7 +569,7 @@ class SubscriptionRunner:
             return
         sqlite = await sqlite_driver(conn)
         if sqlite is not None:
-            await sqlite.executemany(_SQLITE_SAVE_VERSIONS,
+            await sqlite.executemany(SQLITE_SAVE_VERSIONS,
                                      [(self._name, s, v) for s, v in versions.items()])
             return
         await upsert(conn, projection_streams_table, [
@@ -581,7 +583,7 @@ class SubscriptionRunner:
         sqlite = await sqlite_driver(conn)
         if sqlite is not None:  # the updated_at text SQLAlchemy's DateTime stores on SQLite
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-            await sqlite.executemany(_SQLITE_SAVE_POSITION,
+            await sqlite.executemany(SQLITE_SAVE_POSITION,
                                      [(self._name, s, p, stamp) for s, p in positions.items()])
             return
         await upsert(conn, projection_positions_table, [

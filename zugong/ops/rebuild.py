@@ -65,6 +65,8 @@ from services.kernel.logging import get_logger
 from services.kernel.metrics import Metrics
 from services.kernel.settings import Settings
 from services.kernel.subscription import (
+    SQLITE_SAVE_POSITION,
+    SQLITE_SAVE_VERSIONS,
     Delivery,
     Projection,
     SubscriptionRunner,
@@ -207,7 +209,8 @@ class _Tracker:
         self.reached[delivery.source] = delivery.position
         envelope = delivery.envelope
         if envelope is not None:
-            self._see(delivery.source, envelope.streamid, envelope.streamversion, envelope.type)
+            self._see_all(delivery.source,
+                          [(envelope.streamid, envelope.streamversion, envelope.type)])
 
     def see_store_batch(self, source: str, deliveries: Sequence[Delivery]) -> None:
         """``see`` for each of a batch of one store's deliveries in turn."""
@@ -221,9 +224,6 @@ class _Tracker:
         self._see_all(source, [(row[1], row[3], row[5]) for row in rows])
         if rows:
             self.reached[source] = rows[-1][0]
-
-    def _see(self, source: str, stream_id: str, version: int, event_type: str) -> None:
-        self._see_all(source, [(stream_id, version, event_type)])
 
     def _see_all(self, source: str, events: list[tuple[str, int, str]]) -> None:
         versions, handling = self.versions, self._versions_handling
@@ -959,17 +959,6 @@ def _replays_rows(group: Sequence[Projection], stores: dict[str, EventStore]) ->
             and all(store._file is not None for store in stores.values()))
 
 
-def _sqlite_upsert(table: sa.Table, keys: list[str]) -> str:
-    """The DBAPI text of an upsert of every column of ``table`` (qmark parameters in the
-    table's column order), rendered from its metadata."""
-    from sqlalchemy.dialects import sqlite
-
-    statement = sqlite.insert(table)
-    statement = statement.on_conflict_do_update(index_elements=keys, set_={
-        c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys})
-    return str(statement.compile(dialect=sqlite.dialect()))
-
-
 async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: StoreFeed,
                        until: dict[str, int], progress: Progress) -> None:
     """The replay of one projection that makes its rows from the stores' rows
@@ -988,8 +977,6 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
 
     insert = str(sqlite.insert(table).compile(dialect=sqlite.dialect(),
                                               column_keys=list(columns)))
-    save_versions = _sqlite_upsert(projection_streams_table, ["projection", "stream_id"])
-    save_position = _sqlite_upsert(projection_positions_table, ["projection", "source"])
     stores = await feed._written()
     positions = await feed._positions(runner, stores)
     versions: dict[str, int] = {}
@@ -1039,9 +1026,9 @@ async def _replay_rows(runner: SubscriptionRunner, shadow: SqliteShadow, feed: S
                     connection.execute("BEGIN")
                     try:
                         connection.executemany(insert, values)
-                        connection.executemany(save_versions,
+                        connection.executemany(SQLITE_SAVE_VERSIONS,
                                                [(name, s, v) for s, v in touched.items()])
-                        connection.execute(save_position, (name, source, rows[-1][0], stamp))
+                        connection.execute(SQLITE_SAVE_POSITION, (name, source, rows[-1][0], stamp))
                     except BaseException:
                         connection.execute("ROLLBACK")
                         raise
